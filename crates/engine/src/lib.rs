@@ -1,0 +1,15 @@
+//! The engine drives the pure interpreter: it keeps time, runs tasks, fires timers and records
+//! history.
+//!
+//! - [`clock`]: the one place that reads the wall clock ([`SystemClock`]), and the
+//!   [`VirtualClock`] that makes long Waits take no time.
+//! - [`task`]: the [`TaskHandler`] interface through which every Task reaches its work.
+//! - [`local`]: the in-process runner behind `aslan run` and `aslan bench`.
+
+pub mod clock;
+pub mod local;
+pub mod task;
+
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use local::{RunOptions, RunResult, run, run_blocking};
+pub use task::{NoHandler, TaskError, TaskFuture, TaskHandler};

@@ -1,0 +1,210 @@
+//! The in-process runner: one execution, start to finish, in memory.
+//!
+//! It performs the interpreter's commands: tasks go to the [`TaskHandler`] and run concurrently,
+//! timers wait on the [`Clock`] (a virtual clock skips them), history goes to the caller. This
+//! is what `aslan run`, `aslan bench` and the conformance suite use; the durable server adds
+//! storage around the same loop.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::sync::Arc;
+
+use aslan_asl::Definition;
+use aslan_interp::{
+    Command, Env, Event, Execution, ExecutionInfo, Options, Outcome, TaskId, TimerId,
+};
+use aslan_types::HistoryEvent;
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use crate::clock::Clock;
+use crate::task::TaskHandler;
+
+/// How to run one execution.
+pub struct RunOptions {
+    /// Identity of the execution (ARNs, names, start time).
+    pub info: ExecutionInfo,
+    /// Interpreter options (history, payload limit, seed, transition limit).
+    pub interp: Options,
+    /// Called with every history event as it is recorded (progress display).
+    pub on_event: Option<Box<dyn FnMut(&HistoryEvent) + Send>>,
+    /// Keep the history in the result.
+    pub keep_history: bool,
+}
+
+/// How one execution ended.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The history, when kept.
+    pub history: Vec<HistoryEvent>,
+    /// States entered.
+    pub transitions: u64,
+}
+
+/// Runs one execution to its end.
+pub async fn run<C: Clock>(
+    definition: &Definition,
+    input: Value,
+    mut options: RunOptions,
+    clock: &C,
+    handler: Arc<dyn TaskHandler>,
+) -> RunResult {
+    let mut execution = Execution::new(options.info.clone(), options.interp.clone());
+    let mut history = Vec::new();
+    let mut timers: BinaryHeap<Reverse<(i64, TimerId)>> = BinaryHeap::new();
+    let mut cancelled_timers: HashSet<TimerId> = HashSet::new();
+    let mut tasks: JoinSet<(TaskId, Result<Value, crate::TaskError>)> = JoinSet::new();
+    let mut cancelled_tasks: HashSet<TaskId> = HashSet::new();
+    let mut commands = Vec::new();
+    let mut event = Some(Event::Start { input });
+    loop {
+        if let Some(next) = event.take() {
+            let env = Env { now: clock.now() };
+            commands.clear();
+            execution.handle_into(definition, next, &env, &mut commands);
+            let mut started = Vec::new();
+            for command in commands.drain(..) {
+                match command {
+                    Command::Record(recorded) => {
+                        if let Some(callback) = options.on_event.as_mut() {
+                            callback(&recorded);
+                        }
+                        if options.keep_history {
+                            history.push(*recorded);
+                        }
+                    }
+                    Command::ScheduleTask(request) => {
+                        let id = request.id;
+                        let future = handler.invoke(&request);
+                        started.push(id);
+                        tasks.spawn(async move { (id, future.await) });
+                    }
+                    Command::CancelTask(id) => {
+                        cancelled_tasks.insert(id);
+                    }
+                    Command::StartTimer { timer, fire_at } => {
+                        timers.push(Reverse((fire_at, timer)))
+                    }
+                    Command::CancelTimer(timer) => {
+                        cancelled_timers.insert(timer);
+                    }
+                    Command::Finish(outcome) => {
+                        tasks.abort_all();
+                        return RunResult {
+                            outcome,
+                            history,
+                            transitions: execution.transitions(),
+                        };
+                    }
+                }
+            }
+            // Local handlers start their work at once.
+            for id in started {
+                let env = Env { now: clock.now() };
+                execution.handle_into(
+                    definition,
+                    Event::TaskStarted { task: id },
+                    &env,
+                    &mut commands,
+                );
+            }
+            if !commands.is_empty() {
+                // TaskStarted only records events.
+                for command in commands.drain(..) {
+                    if let Command::Record(recorded) = command {
+                        if let Some(callback) = options.on_event.as_mut() {
+                            callback(&recorded);
+                        }
+                        if options.keep_history {
+                            history.push(*recorded);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        while let Some(Reverse((_, timer))) = timers.peek() {
+            if cancelled_timers.remove(timer) {
+                timers.pop();
+            } else {
+                break;
+            }
+        }
+        let next_timer = timers.peek().map(|Reverse((at, timer))| (*at, *timer));
+        if tasks.is_empty() {
+            let Some((at, timer)) = next_timer else {
+                // Nothing can happen any more: the execution is stuck.
+                let outcome = Outcome::Failed {
+                    error: "States.Runtime".into(),
+                    cause: "The execution is waiting for nothing: no task is running and no timer is set.".into(),
+                };
+                return RunResult {
+                    outcome,
+                    history,
+                    transitions: execution.transitions(),
+                };
+            };
+            clock.sleep_until(at).await;
+            timers.pop();
+            event = Some(Event::TimerFired { timer });
+            continue;
+        }
+        // Tasks are running. With a virtual clock, time only moves when nothing else can happen.
+        let finished = if clock.is_virtual() || next_timer.is_none() {
+            tasks.join_next().await
+        } else {
+            let (at, _) = next_timer.unwrap_or((i64::MAX, TimerId(0)));
+            tokio::select! {
+                joined = tasks.join_next() => joined,
+                () = clock.sleep_until(at) => None,
+            }
+        };
+        match finished {
+            Some(Ok((id, result))) => {
+                if cancelled_tasks.remove(&id) {
+                    continue;
+                }
+                event = Some(match result {
+                    Ok(output) => Event::TaskSucceeded { task: id, output },
+                    Err(error) => Event::TaskFailed {
+                        task: id,
+                        error: error.error,
+                        cause: error.cause,
+                    },
+                });
+            }
+            Some(Err(join_error)) => {
+                let outcome = Outcome::Failed {
+                    error: "States.Runtime".into(),
+                    cause: format!("A task handler crashed: {join_error}"),
+                };
+                return RunResult {
+                    outcome,
+                    history,
+                    transitions: execution.transitions(),
+                };
+            }
+            None => {
+                if let Some(Reverse((_, timer))) = timers.pop() {
+                    event = Some(Event::TimerFired { timer });
+                }
+            }
+        }
+    }
+}
+
+/// Runs one execution on a fresh single-threaded runtime.
+pub fn run_blocking<C: Clock>(
+    definition: &Definition,
+    input: Value,
+    options: RunOptions,
+    clock: &C,
+    handler: Arc<dyn TaskHandler>,
+) -> std::io::Result<RunResult> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    Ok(runtime.block_on(run(definition, input, options, clock, handler)))
+}

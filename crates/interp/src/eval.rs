@@ -1,0 +1,225 @@
+//! Evaluating paths, templates and intrinsic calls against a state's data and context.
+//!
+//! Everything here borrows: the state input, the execution input and the Map item are read in
+//! place, and only the values a template actually produces are cloned.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+
+use aslan_asl::intrinsics::{Intrinsic, IntrinsicError};
+use aslan_asl::jsonpath::{JsonPath, PathRoot};
+use aslan_asl::template::Template;
+use serde_json::{Map, Value};
+
+use crate::error::StateError;
+use crate::vars::Variables;
+
+/// What `$$` holds for the state being evaluated. Built cheaply for every state: the large parts
+/// (the execution input, the Map item) are references.
+pub(crate) struct Context<'a> {
+    pub(crate) execution_id: &'a str,
+    pub(crate) execution_name: &'a str,
+    pub(crate) execution_input: &'a Value,
+    pub(crate) role_arn: &'a str,
+    pub(crate) start_time: &'a str,
+    pub(crate) redrive_count: u32,
+    pub(crate) state_machine_id: &'a str,
+    pub(crate) state_machine_name: &'a str,
+    pub(crate) state_name: &'a str,
+    pub(crate) entered_time: &'a str,
+    pub(crate) retry_count: u32,
+    pub(crate) task_token: Option<&'a str>,
+    pub(crate) map_item: Option<(u64, &'a Value)>,
+}
+
+impl Context<'_> {
+    /// The whole context object, materialised (only for paths that need more than a leaf).
+    pub(crate) fn to_value(&self) -> Value {
+        let mut execution = Map::new();
+        execution.insert("Id".into(), Value::from(self.execution_id));
+        execution.insert("Input".into(), self.execution_input.clone());
+        execution.insert("Name".into(), Value::from(self.execution_name));
+        execution.insert("RoleArn".into(), Value::from(self.role_arn));
+        execution.insert("StartTime".into(), Value::from(self.start_time));
+        execution.insert("RedriveCount".into(), Value::from(self.redrive_count));
+        let mut state = Map::new();
+        state.insert("EnteredTime".into(), Value::from(self.entered_time));
+        state.insert("Name".into(), Value::from(self.state_name));
+        state.insert("RetryCount".into(), Value::from(self.retry_count));
+        let mut machine = Map::new();
+        machine.insert("Id".into(), Value::from(self.state_machine_id));
+        machine.insert("Name".into(), Value::from(self.state_machine_name));
+        let mut root = Map::new();
+        root.insert("Execution".into(), Value::Object(execution));
+        root.insert("State".into(), Value::Object(state));
+        root.insert("StateMachine".into(), Value::Object(machine));
+        if let Some(token) = self.task_token {
+            let mut task = Map::new();
+            task.insert("Token".into(), Value::from(token));
+            root.insert("Task".into(), Value::Object(task));
+        }
+        if let Some((index, value)) = self.map_item {
+            let mut item = Map::new();
+            item.insert("Index".into(), Value::from(index));
+            item.insert("Value".into(), value.clone());
+            let mut map = Map::new();
+            map.insert("Item".into(), Value::Object(item));
+            root.insert("Map".into(), Value::Object(map));
+        }
+        Value::Object(root)
+    }
+
+    /// Evaluates a `$$` path, reading the execution input and Map item in place.
+    fn select(&self, path: &JsonPath) -> Result<Value, String> {
+        if let Some(names) = path.first_names(2) {
+            match (names[0], names[1]) {
+                ("Execution", "Input") => {
+                    return path
+                        .select_from(2, self.execution_input)
+                        .map_err(|e| e.message);
+                }
+                ("Map", "Item") => {
+                    if let Some((index, value)) = self.map_item {
+                        if let Some(names) = path.first_names(3) {
+                            match names[2] {
+                                "Value" => {
+                                    return path.select_from(3, value).map_err(|e| e.message);
+                                }
+                                "Index" => {
+                                    return path
+                                        .select_from(3, &Value::from(index))
+                                        .map_err(|e| e.message);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        path.select(&self.to_value()).map_err(|e| e.message)
+    }
+}
+
+/// Everything an evaluation may read.
+pub(crate) struct Scope<'a> {
+    pub(crate) input: &'a Value,
+    pub(crate) context: &'a Context<'a>,
+    pub(crate) variables: &'a Variables,
+    /// The execution's random state (splitmix64), advanced by `States.UUID` and friends.
+    pub(crate) random: &'a Cell<u64>,
+}
+
+/// Draws the next number of a splitmix64 sequence.
+pub(crate) fn next_random(state: &Cell<u64>) -> u64 {
+    let mut z = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+    state.set(z);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Scope<'_> {
+    /// Evaluates a path by its root: `$`, `$$` or a variable.
+    pub(crate) fn select(&self, path: &JsonPath) -> Result<Value, String> {
+        match path.root() {
+            PathRoot::Input => path.select(self.input).map_err(|e| e.message),
+            PathRoot::Context => self.context.select(path),
+            PathRoot::Variable(name) => match self.variables.get(name) {
+                Some(value) => path.select_from(0, value).map_err(|e| e.message),
+                None => Err(format!("The variable '${name}' is not defined")),
+            },
+        }
+    }
+
+    /// Evaluates a path and borrows the result when it is in the state input.
+    pub(crate) fn select_cow<'v>(&'v self, path: &JsonPath) -> Result<Cow<'v, Value>, String> {
+        if path.root() == &PathRoot::Input && path.is_definite() {
+            return path
+                .select_ref(self.input)
+                .map(Cow::Borrowed)
+                .map_err(|e| e.message);
+        }
+        self.select(path).map(Cow::Owned)
+    }
+}
+
+/// Evaluates a template. `field` names the template in error messages (`Parameters`, ...).
+pub(crate) fn template(
+    template: &Template,
+    scope: &Scope<'_>,
+    field: &str,
+) -> Result<Value, StateError> {
+    match template {
+        Template::Const(value) => Ok(value.clone()),
+        Template::Object(members) => {
+            let mut out = Map::with_capacity(members.len());
+            for (key, member) in members {
+                let value = match member {
+                    Template::Path(path) => scope.select(path).map_err(|message| {
+                        StateError::runtime(format!(
+                            "The JSONPath '{}' specified for the field '{key}.$' could not be found in the input '{}'",
+                            path.source(),
+                            compact(scope.input)
+                        ))
+                        .with_detail(message)
+                    })?,
+                    other => self::template(other, scope, field)?,
+                };
+                out.insert(key.clone(), value);
+            }
+            Ok(Value::Object(out))
+        }
+        Template::Array(items) => items
+            .iter()
+            .map(|item| self::template(item, scope, field))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Template::Path(path) => scope.select(path).map_err(|message| {
+            StateError::runtime(format!(
+                "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
+                path.source(),
+                compact(scope.input)
+            ))
+            .with_detail(message)
+        }),
+        Template::Intrinsic(call) => intrinsic(call, scope),
+        Template::Expression(expression) => Err(StateError::new(
+            "States.QueryEvaluationError",
+            format!(
+                "The JSONata expression '{}' specified for the field '{field}' cannot be evaluated: JSONata is not supported by this version of aslan",
+                expression.source()
+            ),
+        )),
+    }
+}
+
+/// Evaluates an intrinsic call; failures are `States.IntrinsicFailure`, except paths that match
+/// nothing, which AWS reports as `States.Runtime`.
+pub(crate) fn intrinsic(call: &Intrinsic, scope: &Scope<'_>) -> Result<Value, StateError> {
+    let mut path_error: Option<String> = None;
+    let mut resolve = |path: &JsonPath| -> Result<Value, IntrinsicError> {
+        scope.select(path).map_err(|message| {
+            path_error = Some(format!(
+                "The JSONPath '{}' could not be found in the input: {message}",
+                path.source()
+            ));
+            IntrinsicError { message }
+        })
+    };
+    let mut random = || next_random(scope.random);
+    let result = call.eval(&mut resolve, &mut random);
+    match result {
+        Ok(value) => Ok(value),
+        Err(error) => match path_error {
+            Some(message) => Err(StateError::runtime(message)),
+            None => Err(StateError::new("States.IntrinsicFailure", error.message)),
+        },
+    }
+}
+
+/// Compact JSON text for messages.
+pub(crate) fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}

@@ -1,0 +1,2203 @@
+//! One execution's state and the transition function that advances it.
+//!
+//! An execution is a set of *frames*: the top-level flow, and one per running Parallel branch
+//! or Map iteration. A frame sits at one state with that state's raw input. Runnable frames are
+//! advanced until each either finishes or waits (for a task, a timer, or its children), so a
+//! chain of Pass and Choice states runs in one call without allocating per transition beyond the
+//! data it produces. Map iterations are frames, never threads.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use aslan_asl::choice::{ChoiceRule, Operand};
+use aslan_asl::definition::*;
+use aslan_asl::jsonpath::JsonPath;
+use aslan_asl::template::Template;
+use aslan_types::{HistoryEvent, HistoryEventType, Timestamp};
+use serde_json::{Map as JsonMap, Value};
+
+use crate::error::StateError;
+use crate::eval::{self, Context, Scope, compact};
+use crate::history;
+use crate::size::json_size;
+use crate::vars::Variables;
+use crate::{Command, Env, Event, Outcome, TaskId, TaskRequest, TimerId};
+
+/// Who the execution is, as the context object and the history show it.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionInfo {
+    /// The execution ARN (`$$.Execution.Id`).
+    pub execution_arn: String,
+    /// The execution name.
+    pub execution_name: String,
+    /// The state machine ARN (`$$.StateMachine.Id`).
+    pub state_machine_arn: String,
+    /// The state machine name.
+    pub state_machine_name: String,
+    /// The role ARN the execution runs with.
+    pub role_arn: String,
+    /// The region, for task events.
+    pub region: String,
+    /// When the execution started, in epoch milliseconds.
+    pub start_time: i64,
+    /// How many times it was redriven.
+    pub redrive_count: u32,
+}
+
+/// How the interpreter behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Produce history events (`Command::Record`). Off for benchmarks and Express executions
+    /// whose history nobody reads.
+    pub record_history: bool,
+    /// The largest state input or output, in bytes (AWS: 262,144); `None` for no limit.
+    pub max_payload_bytes: Option<usize>,
+    /// Seed of the execution's random source (jitter, `States.UUID`, `States.MathRandom`).
+    pub seed: u64,
+    /// Fail the execution once it has entered this many states (guards `aslan run` against
+    /// workflows that loop forever); `None` for no limit.
+    pub max_transitions: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            record_history: true,
+            max_payload_bytes: Some(262_144),
+            seed: 0x5eed,
+            max_transitions: None,
+        }
+    }
+}
+
+type FrameId = usize;
+type JoinId = usize;
+
+/// What a waiting frame resumes with.
+#[derive(Debug)]
+enum Resume {
+    TaskSucceeded(Value),
+    TaskFailed(StateError),
+    WaitOver,
+    Children(Vec<Value>),
+    ChildFailed(StateError),
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Entering the state: record `...StateEntered` first.
+    Enter,
+    /// Running the state again after a retry delay.
+    Retry,
+    /// Waiting for something.
+    Waiting,
+    /// Continuing after a wait.
+    Resume(Resume),
+}
+
+#[derive(Debug)]
+struct Frame {
+    state: StateId,
+    input: Value,
+    input_bound: usize,
+    phase: Phase,
+    parent: Option<(JoinId, usize)>,
+    variables: Variables,
+    last_event: i64,
+    entered_event: i64,
+    entered_time: i64,
+    retry_attempts: Vec<u32>,
+    retry_count: u32,
+}
+
+#[derive(Debug)]
+struct Join {
+    parent: FrameId,
+    results: Vec<Value>,
+    remaining: usize,
+    pending: VecDeque<(usize, Value)>,
+    running: Vec<FrameId>,
+    scope: ScopeId,
+    outer_variables: Arc<Variables>,
+    map_name: Option<String>,
+    failed: bool,
+}
+
+#[derive(Debug)]
+struct TaskWait {
+    frame: FrameId,
+    timeout_timer: Option<TimerId>,
+    heartbeat_timer: Option<(TimerId, u64)>,
+    started: bool,
+    resource_type: String,
+    resource: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TimerPurpose {
+    Wait(FrameId),
+    Retry(FrameId),
+    TaskTimeout(TaskId),
+    Heartbeat(TaskId),
+    ExecutionTimeout,
+}
+
+/// One execution of a state machine.
+#[derive(Debug)]
+pub struct Execution {
+    info: ExecutionInfo,
+    start_time_text: String,
+    options: Options,
+    input: Value,
+    frames: Vec<Option<Frame>>,
+    free_frames: Vec<FrameId>,
+    runnable: VecDeque<FrameId>,
+    joins: Vec<Option<Join>>,
+    free_joins: Vec<JoinId>,
+    tasks: HashMap<TaskId, TaskWait>,
+    timers: HashMap<TimerId, TimerPurpose>,
+    next_id: u64,
+    event_id: i64,
+    rng_state: Cell<u64>,
+    transitions: u64,
+    outcome: Option<Outcome>,
+}
+
+/// What handling one state did to its frame.
+enum Step {
+    /// The frame moved on and is still runnable.
+    Continue(Frame),
+    /// The frame waits; it is parked.
+    Park(Frame),
+    /// The frame finished its branch with this output.
+    Done(Frame, Value),
+    /// The frame failed its branch.
+    Failed(Frame, StateError),
+}
+
+impl Execution {
+    /// A new execution; nothing happens until [`Event::Start`].
+    pub fn new(info: ExecutionInfo, options: Options) -> Self {
+        let start_time_text = Timestamp::from_millis(info.start_time).format_rfc3339();
+        let rng_state = Cell::new(options.seed);
+        Execution {
+            info,
+            start_time_text,
+            options,
+            input: Value::Null,
+            frames: Vec::new(),
+            free_frames: Vec::new(),
+            runnable: VecDeque::new(),
+            joins: Vec::new(),
+            free_joins: Vec::new(),
+            tasks: HashMap::new(),
+            timers: HashMap::new(),
+            next_id: 1,
+            event_id: 0,
+            rng_state,
+            transitions: 0,
+            outcome: None,
+        }
+    }
+
+    /// States entered so far (what AWS bills as state transitions).
+    pub fn transitions(&self) -> u64 {
+        self.transitions
+    }
+
+    /// How the execution ended, once it has.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// The number of history events so far.
+    pub fn event_count(&self) -> i64 {
+        self.event_id
+    }
+
+    /// Handles one event and returns what the engine must do.
+    pub fn handle(&mut self, definition: &Definition, event: Event, env: &Env) -> Vec<Command> {
+        let mut out = Vec::new();
+        self.handle_into(definition, event, env, &mut out);
+        out
+    }
+
+    /// Like [`Execution::handle`], appending to `out`.
+    pub fn handle_into(
+        &mut self,
+        definition: &Definition,
+        event: Event,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        if self.outcome.is_some() {
+            return;
+        }
+        match event {
+            Event::Start { input } => self.start(definition, input, env, out),
+            Event::TaskStarted { task } => self.task_started(task, env, out),
+            Event::TaskSucceeded { task, output } => {
+                if let Some(wait) = self.finish_task(task, out) {
+                    let output_text = self.options.record_history.then(|| compact(&output));
+                    self.record_task_end(&wait, output_text, env, out, None);
+                    self.resume(wait.frame, Resume::TaskSucceeded(output));
+                }
+            }
+            Event::TaskFailed { task, error, cause } => {
+                if let Some(wait) = self.finish_task(task, out) {
+                    let error = StateError::new(error, cause);
+                    self.record_task_end(&wait, None, env, out, Some(&error));
+                    self.resume(wait.frame, Resume::TaskFailed(error));
+                }
+            }
+            Event::TaskHeartbeat { task } => {
+                if let Some(wait) = self.tasks.get_mut(&task) {
+                    if let Some((timer, seconds)) = wait.heartbeat_timer {
+                        self.timers.remove(&timer);
+                        out.push(Command::CancelTimer(timer));
+                        let new_timer = TimerId(self.next_id);
+                        self.next_id += 1;
+                        wait.heartbeat_timer = Some((new_timer, seconds));
+                        self.timers.insert(new_timer, TimerPurpose::Heartbeat(task));
+                        out.push(Command::StartTimer {
+                            timer: new_timer,
+                            fire_at: env.now + seconds as i64 * 1000,
+                        });
+                    }
+                }
+            }
+            Event::TimerFired { timer } => self.timer_fired(definition, timer, env, out),
+            Event::Stop { error, cause } => {
+                let last = self.event_id;
+                self.emit(out, last, HistoryEventType::ExecutionAborted, env, |e| {
+                    e.execution_aborted_event_details =
+                        Some(aslan_types::history::ExecutionAbortedEventDetails {
+                            error: error.clone(),
+                            cause: cause.clone(),
+                        });
+                });
+                self.finish(Outcome::Aborted { error, cause }, out);
+                return;
+            }
+        }
+        self.run(definition, env, out);
+    }
+
+    fn start(&mut self, definition: &Definition, input: Value, env: &Env, out: &mut Vec<Command>) {
+        let input_text = self.options.record_history.then(|| compact(&input));
+        let role_arn = self.info.role_arn.clone();
+        let id = self.emit(out, 0, HistoryEventType::ExecutionStarted, env, |e| {
+            e.execution_started_event_details =
+                Some(aslan_types::history::ExecutionStartedEventDetails {
+                    input: input_text,
+                    input_details: Some(history::not_truncated()),
+                    role_arn: Some(role_arn),
+                    ..Default::default()
+                });
+        });
+        if let Some(seconds) = definition.timeout_seconds {
+            let timer = self.new_timer(TimerPurpose::ExecutionTimeout);
+            out.push(Command::StartTimer {
+                timer,
+                fire_at: env.now + seconds as i64 * 1000,
+            });
+        }
+        let bound = match self.options.max_payload_bytes {
+            Some(_) => json_size(&input),
+            None => 0,
+        };
+        self.input = input.clone();
+        let scope = definition.scope(Definition::ROOT);
+        let frame = Frame {
+            state: scope.start_at,
+            input,
+            input_bound: bound,
+            phase: Phase::Enter,
+            parent: None,
+            variables: Variables::default(),
+            last_event: id,
+            entered_event: 0,
+            entered_time: env.now,
+            retry_attempts: Vec::new(),
+            retry_count: 0,
+        };
+        let frame_id = self.alloc_frame(frame);
+        self.runnable.push_back(frame_id);
+    }
+
+    fn run(&mut self, definition: &Definition, env: &Env, out: &mut Vec<Command>) {
+        while let Some(frame_id) = self.runnable.pop_front() {
+            if self.outcome.is_some() {
+                self.runnable.clear();
+                return;
+            }
+            let Some(mut frame) = self.frames.get_mut(frame_id).and_then(Option::take) else {
+                continue;
+            };
+            loop {
+                match self.step(definition, frame_id, frame, env, out) {
+                    Step::Continue(next) => frame = next,
+                    Step::Park(parked) => {
+                        self.frames[frame_id] = Some(parked);
+                        break;
+                    }
+                    Step::Done(done, output) => {
+                        self.branch_done(definition, frame_id, done, output, env, out);
+                        break;
+                    }
+                    Step::Failed(failed, error) => {
+                        self.branch_failed(definition, frame_id, failed, error, env, out);
+                        break;
+                    }
+                }
+                if self.outcome.is_some() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Advances one frame by one state (or one half of a waiting state).
+    fn step(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        mut frame: Frame,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let state = definition.state(frame.state);
+        let phase = std::mem::replace(&mut frame.phase, Phase::Waiting);
+        match phase {
+            Phase::Enter => {
+                self.transitions += 1;
+                if let Some(limit) = self.options.max_transitions {
+                    if self.transitions > limit {
+                        let error = StateError::runtime(format!(
+                            "The execution entered more than {limit} states, the limit set for this run (--max-transitions)."
+                        ));
+                        return Step::Failed(
+                            Frame {
+                                parent: None,
+                                ..frame
+                            },
+                            error,
+                        );
+                    }
+                }
+                let input_text = self.options.record_history.then(|| compact(&frame.input));
+                let name = &state.name;
+                let id = self.emit(
+                    out,
+                    frame.last_event,
+                    history::entered(&state.kind),
+                    env,
+                    |e| {
+                        e.state_entered_event_details =
+                            Some(aslan_types::history::StateEnteredEventDetails {
+                                name: name.clone(),
+                                input: input_text,
+                                input_details: Some(history::not_truncated()),
+                            });
+                    },
+                );
+                frame.last_event = id;
+                frame.entered_event = id;
+                frame.entered_time = env.now;
+                frame.retry_attempts.clear();
+                frame.retry_count = 0;
+                self.begin(definition, frame_id, frame, state, env, out)
+            }
+            Phase::Retry => self.begin(definition, frame_id, frame, state, env, out),
+            Phase::Resume(resume) => {
+                self.resume_state(definition, frame_id, frame, state, resume, env, out)
+            }
+            Phase::Waiting => Step::Park(frame),
+        }
+    }
+
+    /// Runs a state from its input processing.
+    fn begin(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        match &state.kind {
+            StateKind::Pass(pass) => {
+                let result = self.with_effective(&frame, state, |_, scope, effective_is_whole| {
+                    match (&pass.parameters, &pass.result) {
+                        (Some(parameters), _) => {
+                            Ok(Some(eval::template(parameters, scope, "Parameters")?))
+                        }
+                        (None, Some(result)) => Ok(Some(result.clone())),
+                        (None, None) if effective_is_whole => Ok(None),
+                        (None, None) => Ok(Some(scope.input.clone())),
+                    }
+                });
+                match result {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok(result) => {
+                        let raw = std::mem::take(&mut frame.input);
+                        let (combined, bound) = match result {
+                            // No InputPath, Parameters or Result: the result is the input itself.
+                            None => match &pass.result_path {
+                                ResultPath::Replace | ResultPath::Discard => {
+                                    (Ok(raw), frame.input_bound)
+                                }
+                                ResultPath::Path(path) => {
+                                    let copy = raw.clone();
+                                    let bound = frame.input_bound * 2 + path.source().len() + 4;
+                                    (apply_result_path(raw, copy, path), bound)
+                                }
+                            },
+                            Some(result) => self.merge(&frame, raw, result, &pass.result_path),
+                        };
+                        match combined {
+                            Err(error) => {
+                                self.fail_state(definition, frame_id, frame, state, error, env, out)
+                            }
+                            Ok(value) => self.complete(
+                                definition, frame_id, frame, state, value, bound, None, env, out,
+                            ),
+                        }
+                    }
+                }
+            }
+            StateKind::Choice(choice) => {
+                let decided = self.with_effective(&frame, state, |_, scope, _| {
+                    for branch in &choice.choices {
+                        if evaluate_rule(&branch.rule, scope)? {
+                            return Ok(Some(branch.next));
+                        }
+                    }
+                    Ok(choice.default)
+                });
+                match decided {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok(None) => {
+                        let error = StateError::new(
+                            "States.NoChoiceMatched",
+                            format!("No Matches! at state '{}'", state.name),
+                        );
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok(Some(next)) => {
+                        let raw = std::mem::take(&mut frame.input);
+                        let value = match &state.input_path {
+                            OptionalPath::Whole => Ok(raw),
+                            _ => self
+                                .effective_input(&frame, &raw, state)
+                                .map(Cow::into_owned),
+                        };
+                        match value {
+                            Err(error) => {
+                                self.fail_state(definition, frame_id, frame, state, error, env, out)
+                            }
+                            Ok(value) => {
+                                let bound = frame.input_bound;
+                                self.complete(
+                                    definition,
+                                    frame_id,
+                                    frame,
+                                    state,
+                                    value,
+                                    bound,
+                                    Some(next),
+                                    env,
+                                    out,
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+            StateKind::Succeed => {
+                let raw = std::mem::take(&mut frame.input);
+                let value = match &state.input_path {
+                    OptionalPath::Whole => Ok(raw),
+                    _ => self
+                        .effective_input(&frame, &raw, state)
+                        .map(Cow::into_owned),
+                };
+                match value {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok(value) => {
+                        let bound = frame.input_bound;
+                        self.complete(
+                            definition, frame_id, frame, state, value, bound, None, env, out,
+                        )
+                    }
+                }
+            }
+            StateKind::Fail(fail) => {
+                let texts = self.with_effective(&frame, state, |_, scope, _| {
+                    let error = fail
+                        .error
+                        .as_ref()
+                        .map(|t| fail_text(t, scope, "ErrorPath"))
+                        .transpose()?;
+                    let cause = fail
+                        .cause
+                        .as_ref()
+                        .map(|t| fail_text(t, scope, "CausePath"))
+                        .transpose()?;
+                    Ok((error, cause))
+                });
+                match texts {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok((error, cause)) => Step::Failed(
+                        frame,
+                        StateError::new(error.unwrap_or_default(), cause.unwrap_or_default()),
+                    ),
+                }
+            }
+            StateKind::Wait(wait) => {
+                let until = self.with_effective(&frame, state, |_, scope, _| {
+                    wait_until(&wait.until, scope, env.now)
+                });
+                match until {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok(fire_at) => {
+                        let timer = self.new_timer(TimerPurpose::Wait(frame_id));
+                        out.push(Command::StartTimer { timer, fire_at });
+                        frame.phase = Phase::Waiting;
+                        Step::Park(frame)
+                    }
+                }
+            }
+            StateKind::Task(task) => {
+                let prepared = self.with_effective(&frame, state, |_, scope, _| {
+                    let parameters = match &task.parameters {
+                        Some(template) => eval::template(template, scope, "Parameters")?,
+                        None => scope.input.clone(),
+                    };
+                    let timeout = task
+                        .timeout
+                        .as_ref()
+                        .map(|s| resolve_seconds(s, scope, "TimeoutSecondsPath"))
+                        .transpose()?;
+                    let heartbeat = task
+                        .heartbeat
+                        .as_ref()
+                        .map(|s| resolve_seconds(s, scope, "HeartbeatSecondsPath"))
+                        .transpose()?;
+                    Ok((parameters, timeout, heartbeat))
+                });
+                match prepared {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok((parameters, timeout, heartbeat)) => {
+                        if let Some(limit) = self.options.max_payload_bytes {
+                            if json_size(&parameters) > limit {
+                                let error = StateError::new(
+                                    "States.DataLimitExceeded",
+                                    format!(
+                                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                                        state.name
+                                    ),
+                                );
+                                return self.fail_state(
+                                    definition, frame_id, frame, state, error, env, out,
+                                );
+                            }
+                        }
+                        self.schedule_task(
+                            frame_id, &mut frame, state, task, parameters, timeout, heartbeat, env,
+                            out,
+                        );
+                        frame.phase = Phase::Waiting;
+                        Step::Park(frame)
+                    }
+                }
+            }
+            StateKind::Parallel(parallel) => {
+                let prepared =
+                    self.with_effective(&frame, state, |_, scope, _| match &parallel.parameters {
+                        Some(template) => eval::template(template, scope, "Parameters"),
+                        None => Ok(scope.input.clone()),
+                    });
+                match prepared {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok(branch_input) => {
+                        let id = self.emit(
+                            out,
+                            frame.last_event,
+                            HistoryEventType::ParallelStateStarted,
+                            env,
+                            |_| {},
+                        );
+                        frame.last_event = id;
+                        let items: Vec<(usize, Value)> = parallel
+                            .branches
+                            .iter()
+                            .enumerate()
+                            .map(|(i, _)| (i, branch_input.clone()))
+                            .collect();
+                        let scopes: Vec<ScopeId> = parallel.branches.clone();
+                        self.spawn_children(
+                            definition,
+                            frame_id,
+                            &mut frame,
+                            items,
+                            Some(scopes),
+                            Definition::ROOT,
+                            0,
+                            None,
+                            env,
+                            out,
+                        );
+                        Step::Park(frame)
+                    }
+                }
+            }
+            StateKind::Map(map) => {
+                let prepared = self.with_effective(&frame, state, |this, scope, _| {
+                    this.prepare_map(map, scope, &frame, state)
+                });
+                match prepared {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok((items, max_concurrency)) => {
+                        let length = items.len();
+                        let id = self.emit(
+                            out,
+                            frame.last_event,
+                            HistoryEventType::MapStateStarted,
+                            env,
+                            |e| {
+                                e.map_state_started_event_details =
+                                    Some(aslan_types::history::MapStateStartedEventDetails {
+                                        length: Some(length as i32),
+                                    });
+                            },
+                        );
+                        frame.last_event = id;
+                        let items: Vec<(usize, Value)> = items.into_iter().enumerate().collect();
+                        self.spawn_children(
+                            definition,
+                            frame_id,
+                            &mut frame,
+                            items,
+                            None,
+                            map.processor,
+                            max_concurrency,
+                            Some(state.name.clone()),
+                            env,
+                            out,
+                        );
+                        Step::Park(frame)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evaluates `f` with the state's effective input (after `InputPath`) and its context.
+    fn with_effective<T>(
+        &self,
+        frame: &Frame,
+        state: &State,
+        f: impl FnOnce(&Self, &Scope<'_>, bool) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let effective = self.effective_input(frame, &frame.input, state)?;
+        let is_whole = matches!(state.input_path, OptionalPath::Whole);
+        self.with_scope(frame, state, &effective, |scope| f(self, scope, is_whole))
+    }
+
+    /// Evaluates `f` over `input` with the frame's context and variables.
+    fn with_scope<T>(
+        &self,
+        frame: &Frame,
+        state: &State,
+        input: &Value,
+        f: impl FnOnce(&Scope<'_>) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let entered_time = Timestamp::from_millis(frame.entered_time).format_rfc3339();
+        let context = Context {
+            execution_id: &self.info.execution_arn,
+            execution_name: &self.info.execution_name,
+            execution_input: &self.input,
+            role_arn: &self.info.role_arn,
+            start_time: &self.start_time_text,
+            redrive_count: self.info.redrive_count,
+            state_machine_id: &self.info.state_machine_arn,
+            state_machine_name: &self.info.state_machine_name,
+            state_name: &state.name,
+            entered_time: &entered_time,
+            retry_count: frame.retry_count,
+            task_token: None,
+            map_item: None,
+        };
+        let scope = Scope {
+            input,
+            context: &context,
+            variables: &frame.variables,
+            random: &self.rng_state,
+        };
+        f(&scope)
+    }
+
+    fn effective_input<'v>(
+        &self,
+        frame: &Frame,
+        raw: &'v Value,
+        state: &State,
+    ) -> Result<Cow<'v, Value>, StateError> {
+        match &state.input_path {
+            OptionalPath::Whole => Ok(Cow::Borrowed(raw)),
+            OptionalPath::Discard => Ok(Cow::Owned(Value::Object(JsonMap::new()))),
+            OptionalPath::Path(path) => select_path(path, raw, &frame.variables, &self.input)
+                .map_err(|_| {
+                    StateError::runtime(format!(
+                        "Invalid path '{}' : No results for path: {}",
+                        path.source(),
+                        path.normalized()
+                    ))
+                }),
+        }
+    }
+
+    /// Merges a result into the raw input by `ResultPath`, tracking the size bound.
+    fn merge(
+        &self,
+        frame: &Frame,
+        raw: Value,
+        result: Value,
+        result_path: &ResultPath,
+    ) -> (Result<Value, StateError>, usize) {
+        let measure = self.options.max_payload_bytes.is_some();
+        let result_size = if measure { json_size(&result) } else { 0 };
+        match result_path {
+            ResultPath::Replace => (Ok(result), result_size),
+            ResultPath::Discard => (Ok(raw), frame.input_bound),
+            ResultPath::Path(path) => (
+                apply_result_path(raw, result, path),
+                frame.input_bound + result_size + path.source().len() + 4,
+            ),
+        }
+    }
+
+    /// Finishes a state: `OutputPath`, the size limit, `Assign`, `...StateExited`, then the
+    /// transition.
+    #[allow(clippy::too_many_arguments)]
+    fn complete(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        value: Value,
+        bound: usize,
+        choice_next: Option<StateId>,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let _ = frame_id;
+        let output = match &state.output_path {
+            OptionalPath::Whole => value,
+            OptionalPath::Discard => Value::Object(JsonMap::new()),
+            OptionalPath::Path(path) => {
+                match select_path(path, &value, &frame.variables, &self.input) {
+                    Ok(v) => v.into_owned(),
+                    Err(_) => {
+                        let error = StateError::runtime(format!(
+                            "Invalid path '{}' : No results for path: {}",
+                            path.source(),
+                            path.normalized()
+                        ));
+                        return self
+                            .fail_state(definition, frame_id, frame, state, error, env, out);
+                    }
+                }
+            }
+        };
+        let mut bound = bound;
+        if let Some(limit) = self.options.max_payload_bytes {
+            if bound > limit {
+                bound = json_size(&output);
+                if bound > limit {
+                    let error = StateError::new(
+                        "States.DataLimitExceeded",
+                        format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            state.name
+                        ),
+                    );
+                    return self.fail_state(definition, frame_id, frame, state, error, env, out);
+                }
+            }
+        }
+        if let Some(assign) = &state.assign {
+            if let Err(error) = self.assign(&mut frame, state, assign, &output) {
+                return self.fail_state(definition, frame_id, frame, state, error, env, out);
+            }
+        }
+        let output_text = self.options.record_history.then(|| compact(&output));
+        let name = &state.name;
+        let exited = history::exited(&state.kind);
+        if let Some(exited) = exited {
+            let id = self.emit(out, frame.last_event, exited, env, |e| {
+                e.state_exited_event_details =
+                    Some(aslan_types::history::StateExitedEventDetails {
+                        name: name.clone(),
+                        output: output_text,
+                        output_details: Some(history::not_truncated()),
+                        assigned_variables: None,
+                        assigned_variables_details: None,
+                    });
+            });
+            frame.last_event = id;
+        }
+        let next = match (&state.kind, choice_next) {
+            (_, Some(next)) => Transition::Next(next),
+            (StateKind::Succeed, _) => Transition::End,
+            _ => state.transition,
+        };
+        match next {
+            Transition::Next(next) => {
+                frame.state = next;
+                frame.input = output;
+                frame.input_bound = bound;
+                frame.phase = Phase::Enter;
+                Step::Continue(frame)
+            }
+            Transition::End => Step::Done(frame, output),
+        }
+    }
+
+    fn assign(
+        &self,
+        frame: &mut Frame,
+        state: &State,
+        assign: &Template,
+        output: &Value,
+    ) -> Result<(), StateError> {
+        let values = self.with_scope(frame, state, output, |scope| {
+            eval::template(assign, scope, "Assign")
+        })?;
+        if let Value::Object(map) = values {
+            for (name, value) in map {
+                frame.variables.set(name, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// A state failed: retry, catch, or fail the frame.
+    fn fail_state(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        error: StateError,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let (retry, catch, failed_event) = match &state.kind {
+            StateKind::Task(task) => (&task.retry[..], &task.catch[..], None),
+            StateKind::Parallel(p) => (
+                &p.retry[..],
+                &p.catch[..],
+                Some(HistoryEventType::ParallelStateFailed),
+            ),
+            StateKind::Map(m) => (
+                &m.retry[..],
+                &m.catch[..],
+                Some(HistoryEventType::MapStateFailed),
+            ),
+            _ => (&[][..], &[][..], None),
+        };
+        let _ = definition;
+        if !error.is_terminal()
+            || retry
+                .iter()
+                .any(|r| r.errors.names.iter().any(|n| n == &error.error))
+        {
+            if let Some((index, retrier)) = retry
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.errors.matches(&error.error))
+            {
+                if frame.retry_attempts.len() < retry.len() {
+                    frame.retry_attempts.resize(retry.len(), 0);
+                }
+                let attempts = frame.retry_attempts[index];
+                if attempts < retrier.max_attempts {
+                    if let Some(event) = failed_event {
+                        let id = self.emit(out, frame.last_event, event, env, |_| {});
+                        frame.last_event = id;
+                    }
+                    let mut delay = retrier.interval_seconds as f64
+                        * retrier.backoff_rate.powi(attempts as i32);
+                    if let Some(max) = retrier.max_delay_seconds {
+                        delay = delay.min(max as f64);
+                    }
+                    if retrier.jitter_full {
+                        let fraction = (self.next_random() >> 11) as f64 / (1u64 << 53) as f64;
+                        delay *= fraction;
+                    }
+                    frame.retry_attempts[index] = attempts + 1;
+                    frame.retry_count += 1;
+                    let timer = self.new_timer(TimerPurpose::Retry(frame_id));
+                    out.push(Command::StartTimer {
+                        timer,
+                        fire_at: env.now + (delay * 1000.0).round() as i64,
+                    });
+                    frame.phase = Phase::Waiting;
+                    return Step::Park(frame);
+                }
+            }
+        }
+        if !error.is_terminal()
+            || catch
+                .iter()
+                .any(|c| c.errors.names.iter().any(|n| n == &error.error))
+        {
+            if let Some(catcher) = catch.iter().find(|c| c.errors.matches(&error.error)) {
+                if let Some(event) = failed_event {
+                    let id = self.emit(out, frame.last_event, event, env, |_| {});
+                    frame.last_event = id;
+                }
+                let mut error_output = JsonMap::new();
+                error_output.insert("Error".into(), Value::String(error.error.clone()));
+                error_output.insert("Cause".into(), Value::String(error.cause.clone()));
+                let error_output = Value::Object(error_output);
+                let raw = std::mem::take(&mut frame.input);
+                let (combined, bound) = self.merge(&frame, raw, error_output, &catcher.result_path);
+                let value = match combined {
+                    Ok(v) => v,
+                    Err(e) => return Step::Failed(frame, e),
+                };
+                if let Some(assign) = &catcher.assign {
+                    if let Err(e) = self.assign(&mut frame, state, assign, &value) {
+                        return Step::Failed(frame, e);
+                    }
+                }
+                let output_text = self.options.record_history.then(|| compact(&value));
+                if let Some(exited) = history::exited(&state.kind) {
+                    let name = &state.name;
+                    let id = self.emit(out, frame.last_event, exited, env, |e| {
+                        e.state_exited_event_details =
+                            Some(aslan_types::history::StateExitedEventDetails {
+                                name: name.clone(),
+                                output: output_text,
+                                output_details: Some(history::not_truncated()),
+                                assigned_variables: None,
+                                assigned_variables_details: None,
+                            });
+                    });
+                    frame.last_event = id;
+                }
+                frame.state = catcher.next;
+                frame.input = value;
+                frame.input_bound = bound;
+                frame.phase = Phase::Enter;
+                return Step::Continue(frame);
+            }
+        }
+        if let Some(event) = failed_event {
+            let id = self.emit(out, frame.last_event, event, env, |_| {});
+            frame.last_event = id;
+        }
+        Step::Failed(frame, error)
+    }
+
+    fn resume_state(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        resume: Resume,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        match (resume, &state.kind) {
+            (Resume::WaitOver, _) => {
+                let raw = std::mem::take(&mut frame.input);
+                let value = match &state.input_path {
+                    OptionalPath::Whole => Ok(raw),
+                    _ => self
+                        .effective_input(&frame, &raw, state)
+                        .map(Cow::into_owned),
+                };
+                match value {
+                    Err(error) => {
+                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                    }
+                    Ok(value) => {
+                        let bound = frame.input_bound;
+                        self.complete(
+                            definition, frame_id, frame, state, value, bound, None, env, out,
+                        )
+                    }
+                }
+            }
+            (Resume::TaskSucceeded(result), StateKind::Task(task)) => self.finish_with_result(
+                definition,
+                frame_id,
+                frame,
+                state,
+                result,
+                task.result_selector.as_ref(),
+                &task.result_path,
+                env,
+                out,
+            ),
+            (Resume::Children(results), StateKind::Parallel(parallel)) => {
+                let id = self.emit(
+                    out,
+                    frame.last_event,
+                    HistoryEventType::ParallelStateSucceeded,
+                    env,
+                    |_| {},
+                );
+                frame.last_event = id;
+                self.finish_with_result(
+                    definition,
+                    frame_id,
+                    frame,
+                    state,
+                    Value::Array(results),
+                    parallel.result_selector.as_ref(),
+                    &parallel.result_path,
+                    env,
+                    out,
+                )
+            }
+            (Resume::Children(results), StateKind::Map(map)) => {
+                let id = self.emit(
+                    out,
+                    frame.last_event,
+                    HistoryEventType::MapStateSucceeded,
+                    env,
+                    |_| {},
+                );
+                frame.last_event = id;
+                self.finish_with_result(
+                    definition,
+                    frame_id,
+                    frame,
+                    state,
+                    Value::Array(results),
+                    map.result_selector.as_ref(),
+                    &map.result_path,
+                    env,
+                    out,
+                )
+            }
+            (Resume::TaskFailed(error) | Resume::ChildFailed(error), _) => {
+                self.fail_state(definition, frame_id, frame, state, error, env, out)
+            }
+            (_, _) => Step::Failed(
+                frame,
+                StateError::runtime(format!(
+                    "Internal error: unexpected resumption of state '{}'",
+                    state.name
+                )),
+            ),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_with_result(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        result: Value,
+        selector: Option<&Template>,
+        result_path: &ResultPath,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let result = match selector {
+            None => Ok(result),
+            Some(template) => self.with_scope(&frame, state, &result, |scope| {
+                eval::template(template, scope, "ResultSelector")
+            }),
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(error) => {
+                return self.fail_state(definition, frame_id, frame, state, error, env, out);
+            }
+        };
+        let raw = std::mem::take(&mut frame.input);
+        let (combined, bound) = self.merge(&frame, raw, result, result_path);
+        match combined {
+            Err(error) => self.fail_state(definition, frame_id, frame, state, error, env, out),
+            Ok(value) => self.complete(
+                definition, frame_id, frame, state, value, bound, None, env, out,
+            ),
+        }
+    }
+
+    fn prepare_map(
+        &self,
+        map: &aslan_asl::definition::Map,
+        scope: &Scope<'_>,
+        frame: &Frame,
+        state: &State,
+    ) -> Result<(Vec<Value>, usize), StateError> {
+        let items = match &map.items {
+            ItemsSource::Path(path) => {
+                let selected = scope.select_cow(path).map_err(|_| {
+                    StateError::runtime(format!(
+                        "Invalid path '{}' : No results for path: {}",
+                        path.source(),
+                        path.normalized()
+                    ))
+                })?;
+                match selected.as_ref() {
+                    Value::Array(items) => items.clone(),
+                    other => {
+                        return Err(StateError::runtime(format!(
+                            "Item selector '{}' did not produce a list: {}",
+                            path.source(),
+                            compact(other)
+                        )));
+                    }
+                }
+            }
+            ItemsSource::Items(template) => match eval::template(template, scope, "Items")? {
+                Value::Array(items) => items,
+                other => {
+                    return Err(StateError::new(
+                        "States.QueryEvaluationError",
+                        format!(
+                            "Map state input must be an array but was: {}",
+                            compact(&other)
+                        ),
+                    ));
+                }
+            },
+        };
+        let max_concurrency = match &map.max_concurrency {
+            MaxConcurrency::Fixed(n) => *n as usize,
+            MaxConcurrency::Path(path) => {
+                let value = scope.select(path).map_err(|_| {
+                    StateError::runtime(format!(
+                        "Invalid path '{}' : No results for path: {}",
+                        path.source(),
+                        path.normalized()
+                    ))
+                })?;
+                match value.as_u64() {
+                    Some(n) if n <= u32::MAX as u64 => n as usize,
+                    _ => {
+                        return Err(StateError::runtime(format!(
+                            "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}",
+                            compact(&value),
+                            path.source()
+                        )));
+                    }
+                }
+            }
+            MaxConcurrency::Expression(_) => {
+                return Err(StateError::new(
+                    "States.QueryEvaluationError",
+                    "JSONata is not supported by this version of aslan",
+                ));
+            }
+        };
+        // ItemSelector runs once per item, with `$$.Map.Item` set.
+        let items = match &map.item_selector {
+            None => items,
+            Some(selector) => {
+                let entered_time = Timestamp::from_millis(frame.entered_time).format_rfc3339();
+                let mut selected = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    let context = Context {
+                        state_name: &state.name,
+                        entered_time: &entered_time,
+                        map_item: Some((index as u64, item)),
+                        ..*scope.context
+                    };
+                    let item_scope = Scope {
+                        input: scope.input,
+                        context: &context,
+                        variables: scope.variables,
+                        random: scope.random,
+                    };
+                    selected.push(eval::template(selector, &item_scope, "ItemSelector")?);
+                }
+                selected
+            }
+        };
+        Ok((items, max_concurrency))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_children(
+        &mut self,
+        definition: &Definition,
+        parent: FrameId,
+        frame: &mut Frame,
+        items: Vec<(usize, Value)>,
+        branch_scopes: Option<Vec<ScopeId>>,
+        scope: ScopeId,
+        max_concurrency: usize,
+        map_name: Option<String>,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        frame.phase = Phase::Waiting;
+        let count = items.len();
+        if count == 0 {
+            frame.phase = Phase::Resume(Resume::Children(Vec::new()));
+            self.runnable_after_park(parent);
+            return;
+        }
+        let outer = Arc::new(frame.variables.clone());
+        let join = Join {
+            parent,
+            results: vec![Value::Null; count],
+            remaining: count,
+            pending: VecDeque::new(),
+            running: Vec::new(),
+            scope,
+            outer_variables: outer,
+            map_name,
+            failed: false,
+        };
+        let join_id = match self.free_joins.pop() {
+            Some(id) => {
+                self.joins[id] = Some(join);
+                id
+            }
+            None => {
+                self.joins.push(Some(join));
+                self.joins.len() - 1
+            }
+        };
+        let last_event = frame.last_event;
+        for (slot, input) in items {
+            let child_scope = branch_scopes.as_ref().map_or(scope, |scopes| scopes[slot]);
+            let can_start = {
+                let join = self.joins[join_id].as_ref().map_or(0, |j| j.running.len());
+                max_concurrency == 0 || join < max_concurrency
+            };
+            if can_start {
+                self.start_child(
+                    definition,
+                    join_id,
+                    slot,
+                    child_scope,
+                    input,
+                    last_event,
+                    env,
+                    out,
+                );
+            } else if let Some(join) = self.joins[join_id].as_mut() {
+                join.pending.push_back((slot, input));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_child(
+        &mut self,
+        definition: &Definition,
+        join_id: JoinId,
+        slot: usize,
+        scope: ScopeId,
+        input: Value,
+        last_event: i64,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        let (outer, map_name) = match self.joins[join_id].as_ref() {
+            Some(join) => (join.outer_variables.clone(), join.map_name.clone()),
+            None => return,
+        };
+        let mut last = last_event;
+        if let Some(name) = map_name {
+            last = self.emit(out, last, HistoryEventType::MapIterationStarted, env, |e| {
+                e.map_iteration_started_event_details =
+                    Some(aslan_types::history::MapIterationEventDetails {
+                        name: Some(name.clone()),
+                        index: Some(slot as i32),
+                    });
+            });
+        }
+        let bound = if self.options.max_payload_bytes.is_some() {
+            json_size(&input)
+        } else {
+            0
+        };
+        let variables = if outer.is_empty() {
+            Variables::default()
+        } else {
+            Variables::nested(outer)
+        };
+        let frame = Frame {
+            state: definition.scope(scope).start_at,
+            input,
+            input_bound: bound,
+            phase: Phase::Enter,
+            parent: Some((join_id, slot)),
+            variables,
+            last_event: last,
+            entered_event: 0,
+            entered_time: env.now,
+            retry_attempts: Vec::new(),
+            retry_count: 0,
+        };
+        let id = self.alloc_frame(frame);
+        if let Some(join) = self.joins[join_id].as_mut() {
+            join.running.push(id);
+        }
+        self.runnable.push_back(id);
+    }
+
+    fn branch_done(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        frame: Frame,
+        output: Value,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        self.free_frame(frame_id);
+        let Some((join_id, slot)) = frame.parent else {
+            let output_text = self.options.record_history.then(|| compact(&output));
+            self.emit(
+                out,
+                frame.last_event,
+                HistoryEventType::ExecutionSucceeded,
+                env,
+                |e| {
+                    e.execution_succeeded_event_details =
+                        Some(aslan_types::history::ExecutionSucceededEventDetails {
+                            output: output_text,
+                            output_details: Some(history::not_truncated()),
+                        });
+                },
+            );
+            self.finish(Outcome::Succeeded(output), out);
+            return;
+        };
+        let Some(join) = self.joins[join_id].as_mut() else {
+            return;
+        };
+        if join.failed {
+            return;
+        }
+        join.results[slot] = output;
+        join.remaining -= 1;
+        join.running.retain(|&f| f != frame_id);
+        let map_name = join.map_name.clone();
+        let next = join.pending.pop_front();
+        let scope = join.scope;
+        let finished = join.remaining == 0;
+        let mut last = frame.last_event;
+        if let Some(name) = map_name {
+            last = self.emit(
+                out,
+                last,
+                HistoryEventType::MapIterationSucceeded,
+                env,
+                |e| {
+                    e.map_iteration_succeeded_event_details =
+                        Some(aslan_types::history::MapIterationEventDetails {
+                            name: Some(name.clone()),
+                            index: Some(slot as i32),
+                        });
+                },
+            );
+        }
+        if let Some((next_slot, input)) = next {
+            self.start_child(definition, join_id, next_slot, scope, input, last, env, out);
+        }
+        if finished {
+            if let Some(join) = self.joins[join_id].take() {
+                self.free_joins.push(join_id);
+                if let Some(parent) = self.frames[join.parent].as_mut() {
+                    parent.last_event = last.max(parent.last_event);
+                    parent.phase = Phase::Resume(Resume::Children(join.results));
+                }
+                self.runnable.push_back(join.parent);
+            }
+        }
+    }
+
+    fn branch_failed(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        frame: Frame,
+        error: StateError,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        let _ = definition;
+        self.free_frame(frame_id);
+        let Some((join_id, slot)) = frame.parent else {
+            let (error_name, cause) = (error.error.clone(), error.cause.clone());
+            self.emit(
+                out,
+                frame.last_event,
+                HistoryEventType::ExecutionFailed,
+                env,
+                |e| {
+                    e.execution_failed_event_details =
+                        Some(aslan_types::history::ExecutionFailedEventDetails {
+                            error: Some(error_name.clone()),
+                            cause: Some(cause.clone()),
+                        });
+                },
+            );
+            self.finish(
+                Outcome::Failed {
+                    error: error.error,
+                    cause: error.cause,
+                },
+                out,
+            );
+            return;
+        };
+        let Some(join) = self.joins[join_id].take() else {
+            return;
+        };
+        self.free_joins.push(join_id);
+        let mut last = frame.last_event;
+        if let Some(name) = &join.map_name {
+            last = self.emit(out, last, HistoryEventType::MapIterationFailed, env, |e| {
+                e.map_iteration_failed_event_details =
+                    Some(aslan_types::history::MapIterationEventDetails {
+                        name: Some(name.clone()),
+                        index: Some(slot as i32),
+                    });
+            });
+        }
+        // The other branches are abandoned: their tasks and timers are cancelled.
+        for &sibling in &join.running {
+            if sibling != frame_id {
+                self.abandon_frame(sibling, out);
+            }
+        }
+        if let Some(parent) = self.frames[join.parent].as_mut() {
+            parent.last_event = last.max(parent.last_event);
+            parent.phase = Phase::Resume(Resume::ChildFailed(error));
+        }
+        self.runnable.push_back(join.parent);
+    }
+
+    /// Drops a frame and everything it waits for, including nested branches.
+    fn abandon_frame(&mut self, frame_id: FrameId, out: &mut Vec<Command>) {
+        if self.frames.get(frame_id).is_none_or(Option::is_none) {
+            return;
+        }
+        self.free_frame(frame_id);
+        let tasks: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, w)| w.frame == frame_id)
+            .map(|(id, _)| *id)
+            .collect();
+        for task in tasks {
+            if let Some(wait) = self.tasks.remove(&task) {
+                self.drop_task_timers(&wait, out);
+                out.push(Command::CancelTask(task));
+            }
+        }
+        let timers: Vec<TimerId> = self.timers.iter().filter(|(_, p)| matches!(p, TimerPurpose::Wait(f) | TimerPurpose::Retry(f) if *f == frame_id)).map(|(id, _)| *id).collect();
+        for timer in timers {
+            self.timers.remove(&timer);
+            out.push(Command::CancelTimer(timer));
+        }
+        let nested: Vec<(JoinId, Vec<FrameId>)> = self
+            .joins
+            .iter()
+            .enumerate()
+            .filter_map(|(id, j)| {
+                j.as_ref()
+                    .filter(|j| j.parent == frame_id)
+                    .map(|j| (id, j.running.clone()))
+            })
+            .collect();
+        for (join_id, children) in nested {
+            self.joins[join_id] = None;
+            self.free_joins.push(join_id);
+            for child in children {
+                self.abandon_frame(child, out);
+            }
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome, out: &mut Vec<Command>) {
+        for (task, wait) in std::mem::take(&mut self.tasks) {
+            self.drop_task_timers(&wait, out);
+            out.push(Command::CancelTask(task));
+        }
+        for (timer, _) in std::mem::take(&mut self.timers) {
+            out.push(Command::CancelTimer(timer));
+        }
+        self.frames.clear();
+        self.free_frames.clear();
+        self.joins.clear();
+        self.free_joins.clear();
+        self.runnable.clear();
+        self.outcome = Some(outcome.clone());
+        out.push(Command::Finish(outcome));
+    }
+
+    fn timer_fired(
+        &mut self,
+        definition: &Definition,
+        timer: TimerId,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(purpose) = self.timers.remove(&timer) else {
+            return;
+        };
+        match purpose {
+            TimerPurpose::Wait(frame_id) => self.resume(frame_id, Resume::WaitOver),
+            TimerPurpose::Retry(frame_id) => {
+                if let Some(frame) = self.frames.get_mut(frame_id).and_then(Option::as_mut) {
+                    frame.phase = Phase::Retry;
+                    self.runnable.push_back(frame_id);
+                }
+            }
+            TimerPurpose::TaskTimeout(task) | TimerPurpose::Heartbeat(task) => {
+                let heartbeat = matches!(purpose, TimerPurpose::Heartbeat(_));
+                if let Some(wait) = self.finish_task(task, out) {
+                    out.push(Command::CancelTask(task));
+                    let error = if heartbeat {
+                        StateError::new("States.HeartbeatTimeout", "")
+                    } else {
+                        StateError::new("States.Timeout", "")
+                    };
+                    let (resource_type, resource) =
+                        (wait.resource_type.clone(), wait.resource.clone());
+                    let last = self
+                        .frames
+                        .get(wait.frame)
+                        .and_then(Option::as_ref)
+                        .map_or(self.event_id, |f| f.last_event);
+                    let error_name = error.error.clone();
+                    let id = self.emit(out, last, HistoryEventType::TaskTimedOut, env, |e| {
+                        e.task_timed_out_event_details =
+                            Some(aslan_types::history::TaskTimedOutEventDetails {
+                                resource_type,
+                                resource,
+                                error: Some(error_name),
+                                cause: None,
+                            });
+                    });
+                    if let Some(frame) = self.frames.get_mut(wait.frame).and_then(Option::as_mut) {
+                        frame.last_event = id;
+                    }
+                    self.resume(wait.frame, Resume::TaskFailed(error));
+                }
+            }
+            TimerPurpose::ExecutionTimeout => {
+                let last = self.event_id;
+                self.emit(out, last, HistoryEventType::ExecutionTimedOut, env, |e| {
+                    e.execution_timed_out_event_details =
+                        Some(aslan_types::history::ExecutionTimedOutEventDetails {
+                            error: Some("States.Timeout".into()),
+                            cause: Some("The execution timed out.".into()),
+                        });
+                });
+                self.finish(
+                    Outcome::TimedOut {
+                        error: "States.Timeout".into(),
+                        cause: "The execution timed out.".into(),
+                    },
+                    out,
+                );
+            }
+        }
+        let _ = definition;
+    }
+
+    fn resume(&mut self, frame_id: FrameId, resume: Resume) {
+        if let Some(frame) = self.frames.get_mut(frame_id).and_then(Option::as_mut) {
+            frame.phase = Phase::Resume(resume);
+            self.runnable.push_back(frame_id);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn schedule_task(
+        &mut self,
+        frame_id: FrameId,
+        frame: &mut Frame,
+        state: &State,
+        task: &Task,
+        parameters: Value,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        let id = TaskId(self.next_id);
+        self.next_id += 1;
+        let (resource_type, resource) = history::resource_names(&task.resource);
+        let needs_token = task.resource.pattern == IntegrationPattern::WaitForTaskToken
+            || task.resource.kind == ResourceKind::Activity;
+        let task_token = needs_token.then(|| {
+            format!(
+                "{}:{}:{}",
+                self.info.execution_arn,
+                id.0,
+                self.next_random()
+            )
+        });
+        if self.options.record_history {
+            let parameters_text = compact(&parameters);
+            let region = self.info.region.clone();
+            let (rt, r) = (resource_type.clone(), resource.clone());
+            let event_id = match &task.resource.kind {
+                ResourceKind::Activity => self.emit(
+                    out,
+                    frame.last_event,
+                    HistoryEventType::ActivityScheduled,
+                    env,
+                    |e| {
+                        e.activity_scheduled_event_details =
+                            Some(aslan_types::history::ActivityScheduledEventDetails {
+                                resource: task.resource.arn.clone(),
+                                input: Some(parameters_text),
+                                input_details: Some(history::not_truncated()),
+                                timeout_in_seconds: timeout.map(|t| t as i64),
+                                heartbeat_in_seconds: heartbeat.map(|t| t as i64),
+                            });
+                    },
+                ),
+                ResourceKind::LambdaFunction { .. } => self.emit(
+                    out,
+                    frame.last_event,
+                    HistoryEventType::LambdaFunctionScheduled,
+                    env,
+                    |e| {
+                        e.lambda_function_scheduled_event_details =
+                            Some(aslan_types::history::LambdaFunctionScheduledEventDetails {
+                                resource: task.resource.arn.clone(),
+                                input: Some(parameters_text),
+                                input_details: Some(history::not_truncated()),
+                                timeout_in_seconds: timeout.map(|t| t as i64),
+                                task_credentials: None,
+                            });
+                    },
+                ),
+                _ => self.emit(
+                    out,
+                    frame.last_event,
+                    HistoryEventType::TaskScheduled,
+                    env,
+                    |e| {
+                        let mut details = aslan_types::history::TaskScheduledEventDetails::new(
+                            rt,
+                            r,
+                            region,
+                            parameters_text,
+                        );
+                        details.timeout_in_seconds = timeout.map(|t| t as i64);
+                        details.heartbeat_in_seconds = heartbeat.map(|t| t as i64);
+                        e.task_scheduled_event_details = Some(details);
+                    },
+                ),
+            };
+            frame.last_event = event_id;
+        } else {
+            self.event_id += 1;
+        }
+        let timeout_timer = timeout.map(|seconds| {
+            let timer = self.new_timer(TimerPurpose::TaskTimeout(id));
+            out.push(Command::StartTimer {
+                timer,
+                fire_at: env.now + seconds as i64 * 1000,
+            });
+            timer
+        });
+        let heartbeat_timer = heartbeat.map(|seconds| {
+            let timer = self.new_timer(TimerPurpose::Heartbeat(id));
+            out.push(Command::StartTimer {
+                timer,
+                fire_at: env.now + seconds as i64 * 1000,
+            });
+            (timer, seconds)
+        });
+        self.tasks.insert(
+            id,
+            TaskWait {
+                frame: frame_id,
+                timeout_timer,
+                heartbeat_timer,
+                started: false,
+                resource_type,
+                resource,
+            },
+        );
+        out.push(Command::ScheduleTask(Box::new(TaskRequest {
+            id,
+            state_name: state.name.clone(),
+            resource: task.resource.clone(),
+            parameters,
+            task_token,
+            timeout_seconds: timeout,
+            heartbeat_seconds: heartbeat,
+            retry_count: frame.retry_count,
+        })));
+    }
+
+    fn task_started(&mut self, task: TaskId, env: &Env, out: &mut Vec<Command>) {
+        let Some(wait) = self.tasks.get(&task) else {
+            return;
+        };
+        if wait.started {
+            return;
+        }
+        let frame_id = wait.frame;
+        let (resource_type, resource) = (wait.resource_type.clone(), wait.resource.clone());
+        let last = self
+            .frames
+            .get(frame_id)
+            .and_then(Option::as_ref)
+            .map_or(self.event_id, |f| f.last_event);
+        let event_type = match resource_type.as_str() {
+            "activity" => HistoryEventType::ActivityStarted,
+            "lambda-function" => HistoryEventType::LambdaFunctionStarted,
+            _ => HistoryEventType::TaskStarted,
+        };
+        let id = self.emit(out, last, event_type, env, |e| match event_type {
+            HistoryEventType::TaskStarted => {
+                e.task_started_event_details =
+                    Some(aslan_types::history::TaskStartedEventDetails::new(
+                        resource_type.clone(),
+                        resource.clone(),
+                    ));
+            }
+            HistoryEventType::ActivityStarted => {
+                e.activity_started_event_details =
+                    Some(aslan_types::history::ActivityStartedEventDetails { worker_name: None });
+            }
+            _ => {}
+        });
+        if let Some(wait) = self.tasks.get_mut(&task) {
+            wait.started = true;
+        }
+        if let Some(frame) = self.frames.get_mut(frame_id).and_then(Option::as_mut) {
+            frame.last_event = id;
+        }
+    }
+
+    fn record_task_end(
+        &mut self,
+        wait: &TaskWait,
+        output_text: Option<String>,
+        env: &Env,
+        out: &mut Vec<Command>,
+        error: Option<&StateError>,
+    ) {
+        let succeeded = error.is_none();
+        let last = self
+            .frames
+            .get(wait.frame)
+            .and_then(Option::as_ref)
+            .map_or(self.event_id, |f| f.last_event);
+        let kind = wait.resource_type.as_str();
+        let event_type = match (kind, succeeded) {
+            ("activity", true) => HistoryEventType::ActivitySucceeded,
+            ("activity", false) => HistoryEventType::ActivityFailed,
+            ("lambda-function", true) => HistoryEventType::LambdaFunctionSucceeded,
+            ("lambda-function", false) => HistoryEventType::LambdaFunctionFailed,
+            (_, true) => HistoryEventType::TaskSucceeded,
+            (_, false) => HistoryEventType::TaskFailed,
+        };
+        let (resource_type, resource) = (wait.resource_type.clone(), wait.resource.clone());
+        let id = self.emit(out, last, event_type, env, |e| {
+            let error_name = error.map(|e| e.error.clone());
+            let cause = error.map(|e| e.cause.clone());
+            match event_type {
+                HistoryEventType::TaskSucceeded => {
+                    let mut d = aslan_types::history::TaskSucceededEventDetails::new(
+                        resource_type.clone(),
+                        resource.clone(),
+                    );
+                    d.output = output_text.clone();
+                    d.output_details = Some(history::not_truncated());
+                    e.task_succeeded_event_details = Some(d);
+                }
+                HistoryEventType::TaskFailed => {
+                    let mut d = aslan_types::history::TaskFailedEventDetails::new(
+                        resource_type.clone(),
+                        resource.clone(),
+                    );
+                    d.error = error_name;
+                    d.cause = cause;
+                    e.task_failed_event_details = Some(d);
+                }
+                HistoryEventType::ActivitySucceeded => {
+                    e.activity_succeeded_event_details =
+                        Some(aslan_types::history::ActivitySucceededEventDetails {
+                            output: output_text.clone(),
+                            output_details: Some(history::not_truncated()),
+                        });
+                }
+                HistoryEventType::ActivityFailed => {
+                    e.activity_failed_event_details =
+                        Some(aslan_types::history::ActivityFailedEventDetails {
+                            error: error_name,
+                            cause,
+                        });
+                }
+                HistoryEventType::LambdaFunctionSucceeded => {
+                    e.lambda_function_succeeded_event_details =
+                        Some(aslan_types::history::LambdaFunctionSucceededEventDetails {
+                            output: output_text.clone(),
+                            output_details: Some(history::not_truncated()),
+                        });
+                }
+                HistoryEventType::LambdaFunctionFailed => {
+                    e.lambda_function_failed_event_details =
+                        Some(aslan_types::history::LambdaFunctionFailedEventDetails {
+                            error: error_name,
+                            cause,
+                        });
+                }
+                _ => {}
+            }
+        });
+        if let Some(frame) = self.frames.get_mut(wait.frame).and_then(Option::as_mut) {
+            frame.last_event = id;
+        }
+    }
+
+    fn finish_task(&mut self, task: TaskId, out: &mut Vec<Command>) -> Option<TaskWait> {
+        let wait = self.tasks.remove(&task)?;
+        self.drop_task_timers(&wait, out);
+        Some(wait)
+    }
+
+    fn drop_task_timers(&mut self, wait: &TaskWait, out: &mut Vec<Command>) {
+        if let Some(timer) = wait.timeout_timer {
+            if self.timers.remove(&timer).is_some() {
+                out.push(Command::CancelTimer(timer));
+            }
+        }
+        if let Some((timer, _)) = wait.heartbeat_timer {
+            if self.timers.remove(&timer).is_some() {
+                out.push(Command::CancelTimer(timer));
+            }
+        }
+    }
+
+    fn new_timer(&mut self, purpose: TimerPurpose) -> TimerId {
+        let timer = TimerId(self.next_id);
+        self.next_id += 1;
+        self.timers.insert(timer, purpose);
+        timer
+    }
+
+    fn alloc_frame(&mut self, frame: Frame) -> FrameId {
+        match self.free_frames.pop() {
+            Some(id) => {
+                self.frames[id] = Some(frame);
+                id
+            }
+            None => {
+                self.frames.push(Some(frame));
+                self.frames.len() - 1
+            }
+        }
+    }
+
+    fn runnable_after_park(&mut self, frame_id: FrameId) {
+        self.runnable.push_back(frame_id);
+    }
+
+    fn free_frame(&mut self, frame_id: FrameId) {
+        if let Some(slot) = self.frames.get_mut(frame_id) {
+            *slot = None;
+            self.free_frames.push(frame_id);
+        }
+    }
+
+    /// Appends a history event (when history is on) and returns its id.
+    fn emit(
+        &mut self,
+        out: &mut Vec<Command>,
+        previous: i64,
+        event_type: HistoryEventType,
+        env: &Env,
+        fill: impl FnOnce(&mut HistoryEvent),
+    ) -> i64 {
+        self.event_id += 1;
+        if self.options.record_history {
+            let mut event = HistoryEvent::new(
+                self.event_id,
+                previous,
+                Timestamp::from_millis(env.now),
+                event_type,
+            );
+            fill(&mut event);
+            out.push(Command::Record(Box::new(event)));
+        }
+        self.event_id
+    }
+
+    fn next_random(&self) -> u64 {
+        crate::eval::next_random(&self.rng_state)
+    }
+}
+
+/// Reads a path rooted at the state input or a variable (never `$$`, which only templates use).
+fn select_path<'v>(
+    path: &JsonPath,
+    input: &'v Value,
+    variables: &Variables,
+    execution_input: &Value,
+) -> Result<Cow<'v, Value>, String> {
+    let _ = execution_input;
+    match path.root() {
+        aslan_asl::jsonpath::PathRoot::Input => {
+            if path.is_definite() {
+                path.select_ref(input)
+                    .map(Cow::Borrowed)
+                    .map_err(|e| e.message)
+            } else {
+                path.select(input).map(Cow::Owned).map_err(|e| e.message)
+            }
+        }
+        aslan_asl::jsonpath::PathRoot::Variable(name) => match variables.get(name) {
+            Some(value) => path
+                .select_from(0, value)
+                .map(Cow::Owned)
+                .map_err(|e| e.message),
+            None => Err(format!("The variable '${name}' is not defined")),
+        },
+        aslan_asl::jsonpath::PathRoot::Context => Err("context paths are not allowed here".into()),
+    }
+}
+
+/// Writes `result` into `raw` at a reference path.
+fn apply_result_path(mut raw: Value, result: Value, path: &JsonPath) -> Result<Value, StateError> {
+    match path.set(&mut raw, result) {
+        Ok(()) => Ok(raw),
+        Err(error) => Err(StateError::runtime(error.message)),
+    }
+}
+
+/// Decides a Choice rule.
+fn evaluate_rule(rule: &ChoiceRule, scope: &Scope<'_>) -> Result<bool, StateError> {
+    match rule {
+        ChoiceRule::And(rules) => {
+            for rule in rules {
+                if !evaluate_rule(rule, scope)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        ChoiceRule::Or(rules) => {
+            for rule in rules {
+                if evaluate_rule(rule, scope)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        ChoiceRule::Not(rule) => Ok(!evaluate_rule(rule, scope)?),
+        ChoiceRule::Compare {
+            variable,
+            op,
+            operand,
+        } => {
+            let value = scope.select_cow(variable);
+            let value = match value {
+                Ok(v) => Some(v),
+                Err(_) if *op == aslan_asl::choice::Comparison::IsPresent => None,
+                Err(_) => {
+                    return Err(StateError::runtime(format!(
+                        "Invalid path '{}': The choice state's condition path references an invalid value.",
+                        variable.source()
+                    )));
+                }
+            };
+            // An indefinite path that matched nothing is "not present" too.
+            let value = match value {
+                Some(Cow::Owned(Value::Array(items)))
+                    if !variable.is_definite() && items.is_empty() =>
+                {
+                    None
+                }
+                other => other,
+            };
+            let resolved = match operand {
+                Operand::Path(path) => Some(scope.select(path).map_err(|_| {
+                    StateError::runtime(format!(
+                        "Invalid path '{}': The choice state's condition path references an invalid value.",
+                        path.source()
+                    ))
+                })?),
+                _ => None,
+            };
+            Ok(op.test(value.as_deref(), operand, resolved.as_ref()))
+        }
+        ChoiceRule::Condition(template) => match eval::template(template, scope, "Condition")? {
+            Value::Bool(b) => Ok(b),
+            other => Err(StateError::new(
+                "States.QueryEvaluationError",
+                format!(
+                    "The Condition evaluated to a non-boolean value: {}",
+                    compact(&other)
+                ),
+            )),
+        },
+    }
+}
+
+/// `Error`/`Cause` of a Fail state.
+fn fail_text(text: &Text, scope: &Scope<'_>, field: &str) -> Result<String, StateError> {
+    match text {
+        Text::Literal(s) => Ok(s.clone()),
+        Text::Path(path) => {
+            let value = scope.select(path).map_err(|_| {
+                StateError::runtime(format!(
+                    "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
+                    path.source(),
+                    compact(scope.input)
+                ))
+            })?;
+            match value {
+                Value::String(s) => Ok(s),
+                other => Err(StateError::runtime(format!(
+                    "The JSONPath '{}' specified for the field '{field}' must resolve to a string, but got '{}'",
+                    path.source(),
+                    compact(&other)
+                ))),
+            }
+        }
+        Text::Intrinsic(call) => match eval::intrinsic(call, scope)? {
+            Value::String(s) => Ok(s),
+            other => Ok(compact(&other)),
+        },
+        Text::Expression(expression) => Err(StateError::new(
+            "States.QueryEvaluationError",
+            format!(
+                "The JSONata expression '{}' cannot be evaluated: JSONata is not supported by this version of aslan",
+                expression.source()
+            ),
+        )),
+    }
+}
+
+/// Resolves `TimeoutSeconds(Path)`/`HeartbeatSeconds(Path)`.
+fn resolve_seconds(seconds: &Seconds, scope: &Scope<'_>, field: &str) -> Result<u64, StateError> {
+    match seconds {
+        Seconds::Fixed(n) => Ok(*n),
+        Seconds::Path(path) => {
+            let value = scope.select(path).map_err(|_| {
+                StateError::runtime(format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    path.source(),
+                    path.normalized()
+                ))
+            })?;
+            match value.as_u64() {
+                Some(n) if n > 0 => Ok(n),
+                _ => Err(StateError::runtime(format!(
+                    "The {field} parameter references an invalid value: {} == {}",
+                    path.source(),
+                    compact(&value)
+                ))),
+            }
+        }
+        Seconds::Expression(expression) => Err(StateError::new(
+            "States.QueryEvaluationError",
+            format!(
+                "The JSONata expression '{}' cannot be evaluated: JSONata is not supported by this version of aslan",
+                expression.source()
+            ),
+        )),
+    }
+}
+
+/// When a Wait state ends, in epoch milliseconds.
+fn wait_until(until: &WaitUntil, scope: &Scope<'_>, now: i64) -> Result<i64, StateError> {
+    match until {
+        WaitUntil::Seconds(Seconds::Fixed(n)) => Ok(now + *n as i64 * 1000),
+        WaitUntil::Seconds(Seconds::Path(path)) => {
+            let value = scope.select(path).map_err(|_| {
+                StateError::runtime(format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    path.source(),
+                    path.normalized()
+                ))
+            })?;
+            match &value {
+                Value::Number(n) if n.as_i64().is_some() => {
+                    let seconds = n.as_i64().unwrap_or(0);
+                    if seconds < 0 {
+                        Err(StateError::runtime(format!(
+                            "The SecondsPath parameter references a negative value: {} == {}",
+                            path.source(),
+                            compact(&value)
+                        )))
+                    } else {
+                        Ok(now + seconds * 1000)
+                    }
+                }
+                _ => Err(StateError::runtime(format!(
+                    "The SecondsPath parameter cannot be parsed as a long value: {} == {}",
+                    path.source(),
+                    compact(&value)
+                ))),
+            }
+        }
+        WaitUntil::Timestamp(at) => Ok(*at),
+        WaitUntil::TimestampPath(path) => {
+            let value = scope.select(path).map_err(|_| {
+                StateError::runtime(format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    path.source(),
+                    path.normalized()
+                ))
+            })?;
+            match value.as_str().map(Timestamp::parse_rfc3339) {
+                Some(Ok(t)) => Ok(t.as_millis()),
+                _ => Err(StateError::runtime(format!(
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                    path.source(),
+                    compact(&value)
+                ))),
+            }
+        }
+        WaitUntil::Seconds(Seconds::Expression(expression))
+        | WaitUntil::TimestampExpression(expression) => Err(StateError::new(
+            "States.QueryEvaluationError",
+            format!(
+                "The JSONata expression '{}' cannot be evaluated: JSONata is not supported by this version of aslan",
+                expression.source()
+            ),
+        )),
+    }
+}

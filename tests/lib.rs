@@ -1,0 +1,402 @@
+//! Shared pieces of aslan's black-box conformance suites: loading the recorded-against-AWS cases
+//! in `tests/data/`, running one case in process, and comparing the result the way
+//! `tests/data/compare.py` (the reference) does.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aslan_asl::{LoadOptions, MachineType};
+use aslan_engine::{NoHandler, RunOptions, TaskHandler, VirtualClock};
+use aslan_interp::{ExecutionInfo, Options, Outcome};
+use regex::Regex;
+use serde_json::{Map, Value};
+
+/// The directory holding the test data.
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// Reads every `*.json` file of a directory, sorted by name.
+pub fn read_cases(dir: &Path) -> Vec<(String, Value)> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    entries.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    entries.sort();
+    entries
+        .into_iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).ok()?;
+            let value: Value = serde_json::from_str(&text).ok()?;
+            let name = path.file_stem()?.to_string_lossy().into_owned();
+            Some((name, value))
+        })
+        .collect()
+}
+
+/// What an execution produced, in the shape `compare.py` takes.
+#[derive(Debug, Clone, Default)]
+pub struct Actual {
+    /// `SUCCEEDED`, `FAILED`, ...
+    pub status: String,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error, when it failed.
+    pub error: Option<String>,
+    /// The cause, when it failed.
+    pub cause: Option<String>,
+    /// The history event types, in order.
+    pub events: Vec<String>,
+}
+
+/// The machine type a case asks for.
+pub fn machine_type(case: &Value) -> MachineType {
+    match case.get("state_machine_type").and_then(Value::as_str) {
+        Some("EXPRESS") => MachineType::Express,
+        _ => MachineType::Standard,
+    }
+}
+
+/// Runs one execution case in process, with virtual time and history recorded.
+pub fn run_case(case: &Value, handler: Arc<dyn TaskHandler>) -> Result<Actual, String> {
+    let definition = case.get("definition").ok_or("the case has no definition")?;
+    let parsed = aslan_asl::parse_value(
+        definition,
+        LoadOptions {
+            machine_type: machine_type(case),
+        },
+    );
+    let Some(definition) = parsed.definition else {
+        let messages: Vec<String> = parsed.diagnostics.iter().map(|d| d.aws_text()).collect();
+        return Err(format!("definition rejected: {}", messages.join("; ")));
+    };
+    let input = case
+        .get("input")
+        .cloned()
+        .unwrap_or(Value::Object(Map::new()));
+    let start = 1_700_000_000_000;
+    let info = ExecutionInfo {
+        execution_arn: "arn:aws:states:us-east-1:111111111111:execution:TestMachine:test-execution"
+            .into(),
+        execution_name: "test-execution".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:111111111111:stateMachine:TestMachine".into(),
+        state_machine_name: "TestMachine".into(),
+        role_arn: "arn:aws:iam::111111111111:role/aslan-test".into(),
+        region: "us-east-1".into(),
+        start_time: start,
+        redrive_count: 0,
+    };
+    let options = RunOptions {
+        info,
+        interp: Options {
+            max_transitions: Some(1_000_000),
+            ..Options::default()
+        },
+        on_event: None,
+        keep_history: true,
+    };
+    let clock = VirtualClock::new(start);
+    let result = aslan_engine::run_blocking(&definition, input, options, &clock, handler)
+        .map_err(|e| e.to_string())?;
+    let events = result
+        .history
+        .iter()
+        .map(|e| e.event_type.as_str().to_owned())
+        .collect();
+    let actual = match result.outcome {
+        Outcome::Succeeded(output) => Actual {
+            status: "SUCCEEDED".into(),
+            output: Some(output),
+            events,
+            ..Default::default()
+        },
+        Outcome::Failed { error, cause } => Actual {
+            status: "FAILED".into(),
+            error: Some(error),
+            cause: Some(cause),
+            events,
+            ..Default::default()
+        },
+        Outcome::TimedOut { error, cause } => Actual {
+            status: "TIMED_OUT".into(),
+            error: Some(error),
+            cause: Some(cause),
+            events,
+            ..Default::default()
+        },
+        Outcome::Aborted { error, cause } => Actual {
+            status: "ABORTED".into(),
+            error,
+            cause,
+            events,
+            ..Default::default()
+        },
+    };
+    Ok(actual)
+}
+
+/// Runs a case with no task handler.
+pub fn run_pure_case(case: &Value) -> Result<Actual, String> {
+    run_case(case, Arc::new(NoHandler))
+}
+
+/// The outcome of comparing one case: whether it passed, why not, and notes.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// True when the case passed.
+    pub ok: bool,
+    /// Why it failed.
+    pub reasons: Vec<String>,
+    /// Differences that do not count (causes).
+    pub notes: Vec<String>,
+}
+
+/// A port of `compare.py`: the status must be equal; outputs deep-equal with wildcards;
+/// errors equal; causes only noted.
+pub fn compare(case: &Value, actual: &Actual) -> Comparison {
+    let mut result = Comparison::default();
+    let expected = &case["expected"];
+    let expected_status = expected["status"].as_str().unwrap_or_default();
+    if actual.status != expected_status {
+        let mut reason = format!("status: expected {expected_status} got {}", actual.status);
+        if let Some(error) = &actual.error {
+            let cause: String = actual
+                .cause
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
+            reason.push_str(&format!(" ({error}: {cause})"));
+        }
+        result.reasons.push(reason);
+        return result;
+    }
+    if expected_status == "SUCCEEDED" {
+        if let Some(output) = expected.get("output") {
+            let wildcards = wildcards(case, "output");
+            equal(
+                output,
+                actual.output.as_ref().unwrap_or(&Value::Null),
+                &wildcards,
+                "",
+                &mut result.reasons,
+            );
+        }
+    }
+    if expected_status == "FAILED" || expected_status == "TIMED_OUT" {
+        if let Some(error) = expected.get("error") {
+            let actual_error = actual
+                .error
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null);
+            equal(
+                error,
+                &actual_error,
+                &wildcards(case, "error"),
+                "",
+                &mut result.reasons,
+            );
+        }
+        if let Some(cause) = expected.get("cause") {
+            let actual_cause = actual
+                .cause
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null);
+            let mut reasons = Vec::new();
+            if !equal(
+                cause,
+                &actual_cause,
+                &wildcards(case, "cause"),
+                "",
+                &mut reasons,
+            ) {
+                let joined: String = reasons.join("; ").chars().take(300).collect();
+                result.notes.push(format!("cause differs: {joined}"));
+            }
+        }
+    }
+    result.ok = result.reasons.is_empty();
+    result
+}
+
+struct Wildcard {
+    pattern: String,
+    token: String,
+}
+
+fn wildcards(case: &Value, field: &str) -> Vec<(String, Wildcard)> {
+    case.get("wildcards")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter(|w| w.get("field").and_then(Value::as_str) == Some(field))
+                .map(|w| {
+                    (
+                        w["path"].as_str().unwrap_or_default().to_owned(),
+                        Wildcard {
+                            pattern: w["pattern"].as_str().unwrap_or_default().to_owned(),
+                            token: w["token"].as_str().unwrap_or_default().to_owned(),
+                        },
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn short(value: &Value) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_default()
+        .chars()
+        .take(120)
+        .collect()
+}
+
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn equal(
+    expected: &Value,
+    actual: &Value,
+    wildcards: &[(String, Wildcard)],
+    path: &str,
+    reasons: &mut Vec<String>,
+) -> bool {
+    let shown = if path.is_empty() { "/" } else { path };
+    if let Some((_, wildcard)) = wildcards.iter().find(|(p, _)| p == path) {
+        if wildcard.pattern == "^.*$" {
+            return true;
+        }
+        // `re.match` anchors at the start only; Python's `re.S` is `(?s)`.
+        if let (Value::String(text), Ok(regex)) = (
+            actual,
+            Regex::new(&format!("(?s)^(?:{})", wildcard.pattern)),
+        ) {
+            if regex.is_match(text) {
+                return true;
+            }
+        }
+        reasons.push(format!(
+            "{shown}: {} !~ {}",
+            short(actual),
+            wildcard.token.chars().take(120).collect::<String>()
+        ));
+        return false;
+    }
+    match expected {
+        Value::Object(expected_map) => {
+            let parsed;
+            let actual = match actual {
+                Value::String(s) if s.starts_with('{') => match serde_json::from_str::<Value>(s) {
+                    Ok(v) => {
+                        parsed = v;
+                        &parsed
+                    }
+                    Err(_) => actual,
+                },
+                _ => actual,
+            };
+            let Value::Object(actual_map) = actual else {
+                reasons.push(format!("{shown}: expected object, got {}", short(actual)));
+                return false;
+            };
+            let mut ok = true;
+            let missing: Vec<&String> = expected_map
+                .keys()
+                .filter(|k| !actual_map.contains_key(*k))
+                .collect();
+            let extra: Vec<&String> = actual_map
+                .keys()
+                .filter(|k| !expected_map.contains_key(*k))
+                .collect();
+            if !missing.is_empty() || !extra.is_empty() {
+                reasons.push(format!(
+                    "{shown}: keys differ: missing={missing:?} extra={extra:?}"
+                ));
+                ok = false;
+            }
+            for (key, value) in expected_map {
+                if let Some(actual_value) = actual_map.get(key) {
+                    ok &= equal(
+                        value,
+                        actual_value,
+                        wildcards,
+                        &format!("{path}/{}", escape_pointer(key)),
+                        reasons,
+                    );
+                }
+            }
+            ok
+        }
+        Value::Array(expected_items) => {
+            let Value::Array(actual_items) = actual else {
+                reasons.push(format!(
+                    "{shown}: expected {}, got {}",
+                    short(expected),
+                    short(actual)
+                ));
+                return false;
+            };
+            if actual_items.len() != expected_items.len() {
+                reasons.push(format!(
+                    "{shown}: expected {}, got {}",
+                    short(expected),
+                    short(actual)
+                ));
+                return false;
+            }
+            let mut ok = true;
+            for (index, (e, a)) in expected_items.iter().zip(actual_items).enumerate() {
+                ok &= equal(e, a, wildcards, &format!("{path}/{index}"), reasons);
+            }
+            ok
+        }
+        _ => {
+            let same = match (expected, actual) {
+                (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => a == b,
+                },
+                _ => expected == actual,
+            };
+            if !same {
+                reasons.push(format!(
+                    "{shown}: expected {}, got {}",
+                    short(expected),
+                    short(actual)
+                ));
+            }
+            same
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn compare_follows_the_reference_rules() {
+        let case = json!({
+            "expected": {"status": "SUCCEEDED", "output": {"a": 1, "id": "<uuid>", "s": {"b": 2}}},
+            "wildcards": [{"field": "output", "path": "/id", "pattern": "^.+?$", "token": "<uuid>"}]
+        });
+        let actual = Actual {
+            status: "SUCCEEDED".into(),
+            output: Some(json!({"a": 1.0, "id": "x-1", "s": "{\"b\": 2}"})),
+            ..Default::default()
+        };
+        assert!(compare(&case, &actual).ok);
+        let wrong = Actual {
+            status: "SUCCEEDED".into(),
+            output: Some(json!({"a": true, "id": "x", "s": {}})),
+            ..Default::default()
+        };
+        assert!(!compare(&case, &wrong).ok);
+    }
+}
