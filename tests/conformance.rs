@@ -89,29 +89,29 @@ fn main() {
                         .failures
                         .push(format!("{name}: {}", result.reasons.join("; ")));
                 }
-                if let Some(expected_events) = case["events"].as_array() {
-                    if !uses_jsonata {
-                        events.total += 1;
-                        let expected: Vec<&str> =
-                            expected_events.iter().filter_map(Value::as_str).collect();
-                        let mut want = expected.clone();
-                        let mut got: Vec<&str> = actual.events.iter().map(String::as_str).collect();
-                        // Branch events may interleave: compare Parallel/Map cases as multisets.
-                        let unordered = case["notes"]
-                            .as_str()
-                            .is_some_and(|n| n.contains("multiset"));
-                        if unordered {
-                            want.sort_unstable();
-                            got.sort_unstable();
-                        }
-                        if want == got {
-                            events.passed += 1;
-                        } else {
-                            events.failures.push(format!(
-                                "{name}: expected {expected:?}, got {:?}",
-                                actual.events
-                            ));
-                        }
+                if let Some(expected_events) = case["events"].as_array()
+                    && !uses_jsonata
+                {
+                    events.total += 1;
+                    let expected: Vec<&str> =
+                        expected_events.iter().filter_map(Value::as_str).collect();
+                    let mut want = expected.clone();
+                    let mut got: Vec<&str> = actual.events.iter().map(String::as_str).collect();
+                    // Branch events may interleave: compare Parallel/Map cases as multisets.
+                    let unordered = case["notes"]
+                        .as_str()
+                        .is_some_and(|n| n.contains("multiset"));
+                    if unordered {
+                        want.sort_unstable();
+                        got.sort_unstable();
+                    }
+                    if want == got {
+                        events.passed += 1;
+                    } else {
+                        events.failures.push(format!(
+                            "{name}: expected {expected:?}, got {:?}",
+                            actual.events
+                        ));
                     }
                 }
             }

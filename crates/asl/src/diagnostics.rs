@@ -37,6 +37,8 @@ pub mod code {
     pub const MISSING_END_STATE: &str = "MISSING_END_STATE";
     /// Two states have the same name.
     pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
+    /// A state name breaks the naming rules (too long).
+    pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
     /// The text is not a JSON (or YAML) document.
     pub const INVALID_JSON_DESCRIPTION: &str = "INVALID_JSON_DESCRIPTION";
 }

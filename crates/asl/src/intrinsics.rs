@@ -210,6 +210,7 @@ impl Intrinsic {
         self.function.name()
     }
 
+    /// The arguments as written, nested calls included as trees.
     pub fn args(&self) -> &[IntrinsicArg] {
         &self.args
     }
@@ -217,18 +218,14 @@ impl Intrinsic {
     /// Every JSONPath argument, including those of nested calls, in source order.
     pub fn paths(&self) -> Vec<&JsonPath> {
         let mut out = Vec::new();
-        let mut stack = vec![self];
-        while let Some(call) = stack.pop() {
-            // Nested calls are visited after the current call's own paths, in order.
-            let mut nested = Vec::new();
-            for arg in &call.args {
-                match arg {
-                    IntrinsicArg::Path(path) => out.push(path),
-                    IntrinsicArg::Call(inner) => nested.push(inner.as_ref()),
-                    IntrinsicArg::Literal(_) => {}
-                }
+        // An explicit stack of arguments still to visit, next one on top.
+        let mut pending: Vec<&IntrinsicArg> = self.args.iter().rev().collect();
+        while let Some(arg) = pending.pop() {
+            match arg {
+                IntrinsicArg::Path(path) => out.push(path),
+                IntrinsicArg::Call(inner) => pending.extend(inner.args.iter().rev()),
+                IntrinsicArg::Literal(_) => {}
             }
-            stack.extend(nested.into_iter().rev());
         }
         out
     }
@@ -1085,7 +1082,7 @@ mod tests {
 
         let nested = parse("States.ArrayLength(States.Array($.a, States.Array($.b), $.c))");
         let paths: Vec<&str> = nested.paths().iter().map(|p| p.source()).collect();
-        assert_eq!(paths, ["$.a", "$.c", "$.b"]);
+        assert_eq!(paths, ["$.a", "$.b", "$.c"]);
         assert!(matches!(&nested.args()[0], IntrinsicArg::Call(c) if c.name() == "States.Array"));
         assert_eq!(parse("  States.UUID( )  ").args().len(), 0);
         assert_eq!(parse("States.Array()").args().len(), 0);
@@ -1850,7 +1847,7 @@ mod tests {
             let mut bytes = b"States.".to_vec();
             for _ in 0..len {
                 let r = splitmix64(&mut state);
-                let byte = if r % 13 == 0 {
+                let byte = if r.is_multiple_of(13) {
                     (r >> 8) as u8
                 } else {
                     alphabet[(r >> 8) as usize % alphabet.len()]

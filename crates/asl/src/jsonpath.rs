@@ -103,8 +103,9 @@ impl fmt::Display for JsonPath {
 struct Body {
     segments: Vec<Segment>,
     function: Option<PathFunction>,
-    /// True when evaluation yields one value rather than a list of matches.
-    definite: bool,
+    /// True when every segment is a name or a single index, except that the last may be a name
+    /// union: evaluation then yields one value rather than a list of matches.
+    single: bool,
     /// True when the last segment is a multi-name union, which Jayway merges into one object.
     merge_leaf: bool,
 }
@@ -267,19 +268,30 @@ impl JsonPath {
         &self.source
     }
 
+    /// The document the path starts from.
     pub fn root(&self) -> &PathRoot {
         &self.root
     }
 
-    /// True when the path yields a single value rather than a list of matches: it uses only
-    /// names and single indexes (a trailing name union merges into one object, and a trailing
-    /// function yields one value, as in Jayway).
+    /// True when the path identifies one stored node: only names and single (possibly negative)
+    /// indexes, no trailing function and no name union. [`select_ref`](Self::select_ref) can
+    /// borrow exactly these. Wildcards, deep scans, slices, unions and filters make a path
+    /// indefinite.
     pub fn is_definite(&self) -> bool {
-        self.body.definite
+        self.body.single && !self.body.merge_leaf && self.body.function.is_none()
+    }
+
+    /// True when [`select`](Self::select) yields the selected value itself rather than an array of
+    /// matches: definite paths, and (as in Jayway) paths ending in a function such as
+    /// `.length()` or in a name union such as `['a','b']`, which is merged into one object.
+    pub fn is_single_value(&self) -> bool {
+        self.body.single || self.body.function.is_some()
     }
 
     /// True for the paths AWS accepts in `InputPath`, `OutputPath`, `ResultPath` and
-    /// `ItemsPath`: only names and single indexes, identifying exactly one node.
+    /// `ItemsPath`: only names and single indexes, identifying exactly one node (no `@ , : ? *`
+    /// and no functions). This is the same set as [`is_definite`](Self::is_definite); the two
+    /// are kept apart because one answers validation and the other evaluation.
     pub fn is_reference_path(&self) -> bool {
         self.body.function.is_none()
             && self
@@ -300,14 +312,16 @@ impl JsonPath {
         self.normalized_prefix(self.body.segments.len(), true)
     }
 
-    /// Selects from `doc`: the value itself for a definite path, otherwise a JSON array of every
-    /// match (possibly empty; missing parts are skipped, never an error).
+    /// Selects from `doc`: the value itself when [`is_single_value`](Self::is_single_value)
+    /// (an error when it is missing), otherwise a JSON array of every match (possibly empty;
+    /// missing parts are skipped, never an error). A trailing function applies to that result.
     pub fn select(&self, doc: &Value) -> Result<Value, SelectError> {
         self.select_from(0, doc)
     }
 
-    /// Borrows the single value a definite path identifies. Fails for indefinite paths, for
-    /// trailing functions or merged unions (which build new values), and for missing values.
+    /// Borrows the node a [definite](Self::is_definite) path identifies. Fails for other paths
+    /// (including trailing functions and merged unions, which build new values) and for
+    /// missing values.
     pub fn select_ref<'a>(&self, doc: &'a Value) -> Result<&'a Value, SelectError> {
         self.select_ref_from(0, doc)
     }
@@ -337,7 +351,7 @@ impl JsonPath {
         if skip > body.segments.len() {
             return Err(self.skip_error(skip));
         }
-        if body.definite {
+        if body.single {
             let end = body.segments.len() - usize::from(body.merge_leaf);
             let found = if skip <= end {
                 self.walk_or_error(skip, end, doc)?
@@ -379,7 +393,7 @@ impl JsonPath {
         doc: &'a Value,
     ) -> Result<&'a Value, SelectError> {
         let body = &self.body;
-        if !body.definite || body.merge_leaf || body.function.is_some() {
+        if !self.is_definite() {
             return Err(SelectError {
                 message: format!(
                     "The path {} does not identify a single stored value",
@@ -534,7 +548,7 @@ impl Body {
     /// Evaluates the body as a filter operand: `None` when it selects nothing (a definite path
     /// that is missing, or a function that cannot apply).
     fn operand_value<'a>(&self, node: &'a Value, root: &'a Value) -> Option<Cow<'a, Value>> {
-        if self.definite {
+        if self.single {
             let end = self.segments.len() - usize::from(self.merge_leaf);
             let found = walk_definite(self.segments.get(..end).unwrap_or(&[]), node).ok()?;
             let value = match (self.merge_leaf, self.segments.last()) {
@@ -558,7 +572,7 @@ impl Body {
 
     /// True when the body selects something from `node`.
     fn exists(&self, node: &Value, root: &Value) -> bool {
-        if self.definite || self.function.is_some() {
+        if self.single || self.function.is_some() {
             self.operand_value(node, root).is_some()
         } else {
             let end = self.segments.len() - usize::from(self.merge_leaf);
@@ -573,7 +587,7 @@ fn walk_definite<'a>(segments: &[Segment], doc: &'a Value) -> Result<&'a Value, 
     for (at, segment) in segments.iter().enumerate() {
         current = match segment {
             Segment::Name(name) => match current {
-                Value::Object(map) => map.get(name.as_ref()).ok_or(Miss::MissingName { at })?,
+                Value::Object(map) => get_member(map, name).ok_or(Miss::MissingName { at })?,
                 other => return Err(Miss::NotObject { at, found: other }),
             },
             Segment::Index(index) => match current {
@@ -589,14 +603,39 @@ fn walk_definite<'a>(segments: &[Segment], doc: &'a Value) -> Result<&'a Value, 
     Ok(current)
 }
 
+/// Looks up an object member. Small objects are scanned, which beats hashing the key: most
+/// state inputs are small, and this lookup is on every definite path.
+fn get_member<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if map.len() <= 8 {
+        map.iter()
+            .find(|(key, _)| key.as_str() == name)
+            .map(|(_, value)| value)
+    } else {
+        map.get(name)
+    }
+}
+
+fn get_member_mut<'a>(map: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
+    if map.len() <= 8 {
+        map.iter_mut()
+            .find(|(key, _)| key.as_str() == name)
+            .map(|(_, value)| value)
+    } else {
+        map.get_mut(name)
+    }
+}
+
 /// Evaluates any segments over `node`, returning every match in Jayway's order. Each segment maps
 /// the current list of nodes to the next, so evaluation depth does not grow with path length.
 fn collect_refs<'a>(segments: &[Segment], node: &'a Value, root: &'a Value) -> Vec<&'a Value> {
     let mut current = vec![node];
     let mut i = 0;
-    while i < segments.len() && !current.is_empty() {
+    while let Some(segment) = segments.get(i) {
+        if current.is_empty() {
+            break;
+        }
         let mut next = Vec::new();
-        match &segments[i] {
+        match segment {
             Segment::Scan => {
                 let target = segments.get(i + 1);
                 for &start in &current {
@@ -657,7 +696,7 @@ fn apply_segment<'a>(
     out: &mut Vec<&'a Value>,
 ) {
     match (segment, node) {
-        (Segment::Name(name), Value::Object(map)) => out.extend(map.get(name.as_ref())),
+        (Segment::Name(name), Value::Object(map)) => out.extend(get_member(map, name)),
         (Segment::Names(names), Value::Object(map)) => {
             out.extend(names.iter().filter_map(|n| map.get(n.as_ref())));
         }
@@ -682,11 +721,7 @@ fn apply_segment<'a>(
             out.extend(items.iter().filter(|item| filter.eval(item, root)));
         }
         // Jayway applies a filter to an object as a whole.
-        (Segment::Filter(filter), Value::Object(_)) => {
-            if filter.eval(node, root) {
-                out.push(node);
-            }
-        }
+        (Segment::Filter(filter), Value::Object(_)) if filter.eval(node, root) => out.push(node),
         _ => {}
     }
 }
@@ -1072,7 +1107,7 @@ fn can_set(segments: &[Segment], doc: &Value) -> bool {
     for segment in init {
         current = match (segment, current) {
             (Segment::Name(_), None) => None,
-            (Segment::Name(name), Some(Value::Object(map))) => map.get(name.as_ref()),
+            (Segment::Name(name), Some(Value::Object(map))) => get_member(map, name),
             (Segment::Index(index), Some(Value::Array(items))) => {
                 match resolve_index(*index, items.len()).and_then(|i| items.get(i)) {
                     Some(item) => Some(item),
@@ -1102,10 +1137,10 @@ fn set_checked(segments: &[Segment], doc: &mut Value, value: Value) -> bool {
         current = match (segment, current) {
             (Segment::Name(name), Value::Object(map)) => {
                 // Probing first avoids allocating the key when it already exists.
-                if !map.contains_key(name.as_ref()) {
+                if get_member(map, name).is_none() {
                     map.insert(name.to_string(), Value::Object(Map::new()));
                 }
-                match map.get_mut(name.as_ref()) {
+                match get_member_mut(map, name) {
                     Some(next) => next,
                     None => return false,
                 }
@@ -1121,7 +1156,7 @@ fn set_checked(segments: &[Segment], doc: &mut Value, value: Value) -> bool {
     }
     match (last, current) {
         (Segment::Name(name), Value::Object(map)) => {
-            if let Some(slot) = map.get_mut(name.as_ref()) {
+            if let Some(slot) = get_member_mut(map, name) {
                 *slot = value;
             } else {
                 map.insert(name.to_string(), value);
@@ -1246,8 +1281,7 @@ impl<'s> Parser<'s> {
         self.check_depth(depth)?;
         let mut segments = Vec::new();
         let mut function = None;
-        loop {
-            let Some(c) = self.peek() else { break };
+        while let Some(c) = self.peek() {
             if function.is_some() && matches!(c, b'.' | b'[') {
                 return self.fail("a path function must end the path");
             }
@@ -1299,7 +1333,7 @@ impl<'s> Parser<'s> {
         }
         let last = segments.len().saturating_sub(1);
         let merge_leaf = matches!(segments.last(), Some(Segment::Names(_)));
-        let definite = segments.iter().enumerate().all(|(i, s)| match s {
+        let single = segments.iter().enumerate().all(|(i, s)| match s {
             Segment::Name(_) | Segment::Index(_) => true,
             Segment::Names(_) => i == last,
             _ => false,
@@ -1307,7 +1341,7 @@ impl<'s> Parser<'s> {
         Ok(Body {
             segments,
             function,
-            definite,
+            single,
             merge_leaf,
         })
     }
@@ -2037,13 +2071,37 @@ mod tests {
     fn name_unions_merge_at_the_leaf() {
         let doc = json!({"a": 1, "b": 2, "c": 3, "o": {"x": {"v": 1}, "y": {"v": 2}}});
         let merged = p("$['a','b','zz']");
-        assert!(merged.is_definite());
+        assert!(!merged.is_definite());
+        assert!(merged.is_single_value());
         assert!(!merged.is_reference_path());
         assert_eq!(merged.select(&doc), Ok(json!({"a": 1, "b": 2})));
         assert!(merged.select_ref(&doc).is_err());
         assert_eq!(sel("$.o['x','y'].v", &doc), json!([1, 2]));
         assert_eq!(sel("$.o[*]['v','w']", &doc), json!([{"v": 1}, {"v": 2}]));
         assert_eq!(merged.normalized(), "$['a','b','zz']");
+    }
+
+    #[test]
+    fn scan_with_name_union_and_large_objects() {
+        // After `..`, only objects holding every name are merged.
+        let doc = json!({"x": {"v": 1, "w": 2}, "y": {"v": 3}, "z": [{"w": 5, "v": 4}]});
+        assert_eq!(
+            sel("$..['v','w']", &doc),
+            json!([{"v": 1, "w": 2}, {"v": 4, "w": 5}])
+        );
+        // Objects above the linear-scan threshold are looked up by hash.
+        let mut big = Map::new();
+        for i in 0..20 {
+            big.insert(format!("k{i}"), json!(i));
+        }
+        let mut doc = Value::Object(big);
+        assert_eq!(sel("$.k17", &doc), json!(17));
+        assert_eq!(sel_err("$.k20", &doc), "No results for path: $['k20']");
+        assert_eq!(p("$.k5").set(&mut doc, json!("five")), Ok(()));
+        assert_eq!(p("$.new.inner").set(&mut doc, json!(true)), Ok(()));
+        assert_eq!(doc["k5"], json!("five"));
+        assert_eq!(doc["new"], json!({"inner": true}));
+        assert_eq!(doc.as_object().map(Map::len), Some(21));
     }
 
     #[test]
@@ -2077,24 +2135,34 @@ mod tests {
 
     #[test]
     fn definite_and_reference_paths() {
-        for (source, definite, reference) in [
-            ("$", true, true),
-            ("$.a.b", true, true),
-            ("$.a[0].b", true, true),
-            ("$.a[-1]", true, true),
-            ("$['a']['b c']", true, true),
-            ("$.a.length()", true, false),
-            ("$.a[*]", false, false),
-            ("$..a", false, false),
-            ("$.a[0:1]", false, false),
-            ("$.a[0,1]", false, false),
-            ("$.a[?(@.x)]", false, false),
-            ("$.a[*].length()", false, false),
-            ("$.*", false, false),
+        for (source, definite, reference, single) in [
+            ("$", true, true, true),
+            ("$$", true, true, true),
+            ("$v", true, true, true),
+            ("$.a.b", true, true, true),
+            ("$.a[0].b", true, true, true),
+            ("$.a[-1]", true, true, true),
+            ("$['a']['b c']", true, true, true),
+            ("$.a.length()", false, false, true),
+            ("$.a['b','c']", false, false, true),
+            ("$.a[*]", false, false, false),
+            ("$..a", false, false, false),
+            ("$.a[0:1]", false, false, false),
+            ("$.a[0,1]", false, false, false),
+            ("$.a[?(@.x)]", false, false, false),
+            ("$.a[*].length()", false, false, true),
+            ("$.*", false, false, false),
         ] {
             let path = p(source);
             assert_eq!(path.is_definite(), definite, "definite {source}");
             assert_eq!(path.is_reference_path(), reference, "reference {source}");
+            assert_eq!(path.is_single_value(), single, "single {source}");
+            // Whatever is definite can be borrowed.
+            if definite {
+                let doc = json!({"a": {"b": 1, "c": 2, "x": 3}});
+                let borrowed = path.select_ref(&doc).cloned();
+                assert_eq!(borrowed.is_ok(), path.select(&doc).is_ok(), "{source}");
+            }
         }
     }
 
@@ -2515,7 +2583,7 @@ mod tests {
             let mut bytes = vec![b'$'];
             for _ in 0..len {
                 let r = next_random(&mut state);
-                let byte = if r % 17 == 0 {
+                let byte = if r.is_multiple_of(17) {
                     (r >> 8) as u8
                 } else {
                     alphabet[(r >> 8) as usize % alphabet.len()]

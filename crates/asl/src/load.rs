@@ -49,6 +49,17 @@ pub const MAX_STATE_NAME_LEN: usize = 80;
 
 /// Loads a definition from its text (JSON, JSON with comments, or YAML).
 pub fn parse(text: &str, options: LoadOptions) -> Parsed {
+    if text.trim().is_empty() {
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.push(Diagnostic {
+            location: None,
+            ..Diagnostic::schema("", "Definition must be a valid JSON object")
+        });
+        return Parsed {
+            definition: None,
+            diagnostics,
+        };
+    }
     match crate::source::parse_any(text) {
         Ok(node) => load(&node, options),
         Err(error) => {
@@ -86,6 +97,7 @@ pub fn load(root: &Node, options: LoadOptions) -> Parsed {
         scopes: Vec::new(),
         top_language: QueryLanguage::JsonPath,
         transitions: Vec::new(),
+        all_names: HashSet::new(),
     };
     let definition = loader.machine(root);
     let Loader { diagnostics, .. } = loader;
@@ -126,6 +138,8 @@ struct Loader {
     scopes: Vec<Scope>,
     top_language: QueryLanguage,
     transitions: Vec<PendingTransition>,
+    /// Every state name so far: AWS wants names unique across all scopes.
+    all_names: HashSet<String>,
 }
 
 /// A placeholder until transitions are resolved.
@@ -398,14 +412,10 @@ impl Loader {
 
     fn machine(&mut self, root: &Node) -> Option<Definition> {
         let Some(members) = root.as_object() else {
-            self.error(
-                "/",
-                root.span,
-                format!(
-                    "The definition must be a JSON object, not {}",
-                    root.type_name()
-                ),
-            );
+            self.diagnostics.push(Diagnostic {
+                location: None,
+                ..Diagnostic::schema("", "Definition must be a valid JSON object")
+            });
             return None;
         };
         self.check_duplicate_keys(members, "/");
@@ -434,15 +444,15 @@ impl Loader {
         }
         let comment = self.opt_string(root, "Comment", "/");
         let version = self.opt_string(root, "Version", "/");
-        if let Some(version) = &version {
-            if version != "1.0" {
-                let span = root.get("Version").map_or(Span::default(), |n| n.span);
-                self.error(
-                    "/Version",
-                    span,
-                    format!("The value '{version}' is not a supported Version; use \"1.0\""),
-                );
-            }
+        if let Some(version) = &version
+            && version != "1.0"
+        {
+            let span = root.get("Version").map_or(Span::default(), |n| n.span);
+            self.error(
+                "/Version",
+                span,
+                format!("The value '{version}' is not a supported Version; use \"1.0\""),
+            );
         }
         let timeout_seconds = root.get("TimeoutSeconds").and_then(|node| {
             self.positive_integer(node, "/TimeoutSeconds", "TimeoutSeconds", 99_999_999)
@@ -542,7 +552,7 @@ impl Loader {
         let mut ids = Vec::with_capacity(members.len());
         for member in members {
             let at = child(&states_pointer, &member.key);
-            if !seen.insert(member.key.as_str()) {
+            if !seen.insert(member.key.as_str()) || !self.all_names.insert(member.key.clone()) {
                 self.diagnostics.push(
                     Diagnostic::error(
                         code::DUPLICATE_STATE_NAME,
@@ -555,7 +565,14 @@ impl Loader {
                 continue;
             }
             if member.key.is_empty() || member.key.chars().count() > MAX_STATE_NAME_LEN {
-                self.error(&at, member.key_span, format!("State names must be between 1 and {MAX_STATE_NAME_LEN} characters long: '{}'", member.key));
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        code::INVALID_STATE_NAME,
+                        &at,
+                        format!("Invalid State name: State exceeds the {MAX_STATE_NAME_LEN}-character limit allowed by the service"),
+                    )
+                    .with_span(member.key_span),
+                );
             }
             let id = StateId(self.states.len() as u32);
             self.states.push(State {
@@ -804,10 +821,14 @@ impl Loader {
             if let Some(i) = n.as_i64() {
                 return Some(i);
             }
-            if let Some(f) = n.as_f64() {
-                if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                    return Some(f as i64);
-                }
+            if n.as_u64().is_some() {
+                return Some(i64::MAX);
+            }
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                return Some(f as i64);
             }
         }
         self.error(
@@ -884,6 +905,21 @@ impl Loader {
                 None
             }
         }
+    }
+
+    /// A reference path into the state input or a variable (not the context object).
+    fn input_reference_path(
+        &mut self,
+        node: &Node,
+        pointer: &str,
+        field: &str,
+    ) -> Option<JsonPath> {
+        let path = self.path(node, pointer, field, true)?;
+        if path.root() == &crate::jsonpath::PathRoot::Context {
+            self.error(pointer, node.span, "Value is not a Reference Path");
+            return None;
+        }
+        Some(path)
     }
 
     fn optional_path(&mut self, node: Option<&Node>, pointer: &str, field: &str) -> OptionalPath {
@@ -977,15 +1013,20 @@ impl Loader {
                 self.check_duplicate_keys(members, at);
                 let mut out = Vec::with_capacity(members.len());
                 for member in members {
-                    if language == QueryLanguage::JsonPath {
-                        if let Some(key) = member.key.strip_suffix(".$") {
-                            let compiled = self.dynamic_value(&member.value, at, &member.key);
-                            out.push((key.to_owned(), compiled));
-                            continue;
-                        }
+                    if language == QueryLanguage::JsonPath
+                        && let Some(key) = member.key.strip_suffix(".$")
+                    {
+                        let compiled = self.dynamic_value(&member.value, at, &member.key);
+                        out.push((key.to_owned(), compiled));
+                        continue;
                     }
-                    let compiled =
-                        self.template_depth(&member.value, at, language, field, depth + 1);
+                    let compiled = self.template_depth(
+                        &member.value,
+                        &child(at, &member.key),
+                        language,
+                        field,
+                        depth + 1,
+                    );
                     out.push((member.key.clone(), compiled));
                 }
                 if out.iter().all(|(_, t)| t.is_const()) {
@@ -1004,7 +1045,16 @@ impl Loader {
             (NodeKind::Array(items), _) => {
                 let compiled: Vec<Template> = items
                     .iter()
-                    .map(|item| self.template_depth(item, at, language, field, depth + 1))
+                    .enumerate()
+                    .map(|(index, item)| {
+                        self.template_depth(
+                            item,
+                            &format!("{at}[{index}]"),
+                            language,
+                            field,
+                            depth + 1,
+                        )
+                    })
                     .collect();
                 if compiled.iter().all(Template::is_const) {
                     Template::Const(Value::Array(
@@ -1051,10 +1101,10 @@ impl Loader {
             if let Ok(path) = JsonPath::parse(text) {
                 return Template::Path(path);
             }
-        } else if Intrinsic::looks_like_call(text) {
-            if let Ok(call) = Intrinsic::parse(text) {
-                return Template::Intrinsic(Box::new(call));
-            }
+        } else if Intrinsic::looks_like_call(text)
+            && let Ok(call) = Intrinsic::parse(text)
+        {
+            return Template::Intrinsic(Box::new(call));
         }
         self.error(at, node.span, format!("The value for the field '{key}' must be a valid JSONPath or a valid intrinsic function call"));
         Template::Const(Value::Null)
@@ -1062,10 +1112,10 @@ impl Loader {
 
     fn assign(&mut self, node: &Node, at: &str, language: QueryLanguage) -> Template {
         let Some(members) = node.as_object() else {
-            if language == QueryLanguage::Jsonata {
-                if let Some(expression) = node.as_str().and_then(Expression::recognise) {
-                    return Template::Expression(expression);
-                }
+            if language == QueryLanguage::Jsonata
+                && let Some(expression) = node.as_str().and_then(Expression::recognise)
+            {
+                return Template::Expression(expression);
             }
             self.error(
                 at,
@@ -1107,10 +1157,10 @@ impl Loader {
                 None
             }
             (Some(fixed_node), None) => {
-                if language == QueryLanguage::Jsonata {
-                    if let Some(expression) = fixed_node.as_str().and_then(Expression::recognise) {
-                        return Some(Seconds::Expression(expression));
-                    }
+                if language == QueryLanguage::Jsonata
+                    && let Some(expression) = fixed_node.as_str().and_then(Expression::recognise)
+                {
+                    return Some(Seconds::Expression(expression));
                 }
                 self.positive_integer(fixed_node, &child(pointer, field), field, 99_999_999)
                     .map(Seconds::Fixed)
@@ -1184,15 +1234,14 @@ impl Loader {
         );
         if let (Some(Seconds::Fixed(timeout)), Some(Seconds::Fixed(heartbeat))) =
             (&timeout, &heartbeat)
+            && heartbeat >= timeout
         {
-            if heartbeat >= timeout {
-                let span = node.get("HeartbeatSeconds").map_or(node.span, |n| n.span);
-                self.error(
-                    &child(pointer, "HeartbeatSeconds"),
-                    span,
-                    "HeartbeatSeconds must be smaller than TimeoutSeconds",
-                );
-            }
+            let span = node.get("HeartbeatSeconds").map_or(node.span, |n| n.span);
+            self.error(
+                &child(pointer, "HeartbeatSeconds"),
+                span,
+                "HeartbeatSeconds must be smaller than TimeoutSeconds",
+            );
         }
         let credentials = node.get("Credentials").map(|n| {
             let at = child(pointer, "Credentials");
@@ -1820,10 +1869,10 @@ impl Loader {
         let at = child(pointer, field);
         match field {
             "Seconds" => {
-                if language == QueryLanguage::Jsonata {
-                    if let Some(expression) = value.as_str().and_then(Expression::recognise) {
-                        return WaitUntil::Seconds(Seconds::Expression(expression));
-                    }
+                if language == QueryLanguage::Jsonata
+                    && let Some(expression) = value.as_str().and_then(Expression::recognise)
+                {
+                    return WaitUntil::Seconds(Seconds::Expression(expression));
                 }
                 match self.integer(value, &at, "Seconds") {
                     Some(v) if (0..=99_999_999).contains(&v) => {
@@ -1849,10 +1898,10 @@ impl Loader {
                     self.error(&at, value.span, "The field 'Timestamp' must be a string");
                     return WaitUntil::Seconds(Seconds::Fixed(0));
                 };
-                if language == QueryLanguage::Jsonata {
-                    if let Some(expression) = Expression::recognise(text) {
-                        return WaitUntil::TimestampExpression(expression);
-                    }
+                if language == QueryLanguage::Jsonata
+                    && let Some(expression) = Expression::recognise(text)
+                {
+                    return WaitUntil::TimestampExpression(expression);
                 }
                 match Timestamp::parse_rfc3339(text) {
                     Ok(t) => WaitUntil::Timestamp(t.as_millis()),
@@ -1894,10 +1943,10 @@ impl Loader {
             }
             (Some(v), None) => match v.as_str() {
                 Some(s) => {
-                    if language == QueryLanguage::Jsonata {
-                        if let Some(expression) = Expression::recognise(s) {
-                            return Some(Text::Expression(expression));
-                        }
+                    if language == QueryLanguage::Jsonata
+                        && let Some(expression) = Expression::recognise(s)
+                    {
+                        return Some(Text::Expression(expression));
                     }
                     Some(Text::Literal(s.to_owned()))
                 }
@@ -1912,7 +1961,10 @@ impl Loader {
             },
             (None, Some(p)) => {
                 let at = child(pointer, &path_field);
-                let text = p.as_str()?;
+                let Some(text) = p.as_str() else {
+                    self.error(&at, p.span, "Expected value of type [STRING]");
+                    return None;
+                };
                 if Intrinsic::looks_like_call(text) {
                     match Intrinsic::parse(text) {
                         Ok(call) => Some(Text::Intrinsic(Box::new(call))),
@@ -2050,21 +2102,33 @@ impl Loader {
                     let config_at = child(&at, "ProcessorConfig");
                     match config.get("Mode").map(|m| m.as_str()) {
                         None | Some(Some("INLINE")) => {}
-                        Some(Some("DISTRIBUTED")) => mode = MapMode::Distributed,
+                        Some(Some("DISTRIBUTED")) => {
+                            mode = MapMode::Distributed;
+                            if self.options.machine_type == MachineType::Express {
+                                self.error(&child(&config_at, "Mode"), config.span, "The field 'Mode' with value 'DISTRIBUTED' is not supported inside 'EXPRESS' state machines");
+                            }
+                            if config.get("ExecutionType").is_none() {
+                                self.error(
+                                    &config_at,
+                                    config.span,
+                                    "These fields are required: [ExecutionType]",
+                                );
+                            }
+                        }
                         Some(_) => self.error(
                             &child(&config_at, "Mode"),
                             config.span,
                             "The field 'Mode' must be 'INLINE' or 'DISTRIBUTED'",
                         ),
                     }
-                    if let Some(t) = config.get("ExecutionType") {
-                        if !matches!(t.as_str(), Some("STANDARD" | "EXPRESS")) {
-                            self.error(
-                                &child(&config_at, "ExecutionType"),
-                                t.span,
-                                "The field 'ExecutionType' must be 'STANDARD' or 'EXPRESS'",
-                            );
-                        }
+                    if let Some(t) = config.get("ExecutionType")
+                        && !matches!(t.as_str(), Some("STANDARD" | "EXPRESS"))
+                    {
+                        self.error(
+                            &child(&config_at, "ExecutionType"),
+                            t.span,
+                            "The field 'ExecutionType' must be 'STANDARD' or 'EXPRESS'",
+                        );
                     }
                 }
                 if p.get("QueryLanguage").is_some() {
@@ -2086,14 +2150,14 @@ impl Loader {
                 None => ItemsSource::Path(dollar()),
                 Some(n) => {
                     let template = self.template(n, &child(pointer, "Items"), language, "Items");
-                    if let Template::Const(v) = &template {
-                        if !v.is_array() {
-                            self.error(
-                                &child(pointer, "Items"),
-                                n.span,
-                                "The field 'Items' must be an array or a JSONata expression",
-                            );
-                        }
+                    if let Template::Const(v) = &template
+                        && !v.is_array()
+                    {
+                        self.error(
+                            &child(pointer, "Items"),
+                            n.span,
+                            "The field 'Items' must be an array or a JSONata expression",
+                        );
                     }
                     ItemsSource::Items(template)
                 }
@@ -2134,8 +2198,8 @@ impl Loader {
                     MaxConcurrency::Expression(expression)
                 } else {
                     match self.integer(m, &child(pointer, "MaxConcurrency"), "MaxConcurrency") {
-                        Some(v) if (0..=i64::from(u32::MAX)).contains(&v) => {
-                            MaxConcurrency::Fixed(v as u32)
+                        Some(v) if v >= 0 => {
+                            MaxConcurrency::Fixed(u32::try_from(v).unwrap_or(u32::MAX))
                         }
                         Some(_) => {
                             self.error(
@@ -2149,11 +2213,10 @@ impl Loader {
                     }
                 }
             }
-            (None, Some(p)) => match self.path(
+            (None, Some(p)) => match self.input_reference_path(
                 p,
                 &child(pointer, "MaxConcurrencyPath"),
                 "MaxConcurrencyPath",
-                false,
             ) {
                 Some(path) => MaxConcurrency::Path(path),
                 None => MaxConcurrency::Fixed(0),
@@ -2218,10 +2281,10 @@ impl Loader {
                 None
             }
             (Some(v), None) => {
-                if language == QueryLanguage::Jsonata {
-                    if let Some(expression) = v.as_str().and_then(Expression::recognise) {
-                        return Some(Tolerance::Expression(expression));
-                    }
+                if language == QueryLanguage::Jsonata
+                    && let Some(expression) = v.as_str().and_then(Expression::recognise)
+                {
+                    return Some(Tolerance::Expression(expression));
                 }
                 match &v.kind {
                     NodeKind::Number(n) => {
@@ -2248,7 +2311,7 @@ impl Loader {
                 }
             }
             (None, Some(p)) => self
-                .path(p, &child(pointer, &path_field), &path_field, false)
+                .input_reference_path(p, &child(pointer, &path_field), &path_field)
                 .map(Tolerance::Path),
             (None, None) => None,
         }
@@ -2266,10 +2329,8 @@ impl Loader {
             match names.get(&(pending.scope, pending.target.as_str())) {
                 Some(&target) => resolved.push((pending.slot, target)),
                 None => {
-                    let field = match pending.slot {
-                        Slot::ScopeStart(_) => "StartAt",
-                        _ => "Next",
-                    };
+                    // AWS says 'Next' for every kind of target, StartAt, Default and Catch included.
+                    let field = "Next";
                     self.diagnostics.push(
                         Diagnostic::error(
                             code::MISSING_TRANSITION_TARGET,
@@ -2287,10 +2348,10 @@ impl Loader {
                     self.states[id.0 as usize].transition = Transition::Next(target)
                 }
                 Slot::ChoiceNext(id, index) => {
-                    if let StateKind::Choice(choice) = &mut self.states[id.0 as usize].kind {
-                        if let Some(branch) = choice.choices.get_mut(index) {
-                            branch.next = target;
-                        }
+                    if let StateKind::Choice(choice) = &mut self.states[id.0 as usize].kind
+                        && let Some(branch) = choice.choices.get_mut(index)
+                    {
+                        branch.next = target;
                     }
                 }
                 Slot::ChoiceDefault(id) => {
@@ -2319,7 +2380,7 @@ impl Loader {
     fn check_graph(&mut self) {
         for scope_index in 0..self.scopes.len() {
             let scope = &self.scopes[scope_index];
-            if scope.states.is_empty() || scope.start_at == UNRESOLVED {
+            if scope.states.is_empty() {
                 continue;
             }
             let has_terminal = scope.states.iter().any(|&id| {
@@ -2328,7 +2389,7 @@ impl Loader {
                     || (!matches!(state.kind, StateKind::Choice(_))
                         && state.transition == Transition::End)
             });
-            if !has_terminal {
+            if !has_terminal && scope_index == 0 {
                 self.diagnostics.push(Diagnostic {
                     location: None,
                     ..Diagnostic::error(

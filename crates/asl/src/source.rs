@@ -182,7 +182,11 @@ pub fn parse_any(text: &str) -> Result<Node, SyntaxError> {
         None => parse_json(text),
         _ => match parse_json(text) {
             Ok(node) => Ok(node),
-            Err(json_error) => parse_yaml(text).map_err(|_| json_error),
+            // A YAML document must be a mapping; a bare scalar is just text that is not JSON.
+            Err(json_error) => match parse_yaml(text) {
+                Ok(node) if matches!(node.kind, NodeKind::Object(_)) => Ok(node),
+                _ => Err(json_error),
+            },
         },
     }
 }

@@ -265,7 +265,7 @@ fn machine_name(path: &Path) -> String {
     }
 }
 
-fn execution_info(state_machine_name: &str, now: i64) -> ExecutionInfo {
+fn execution_info(state_machine_name: &str, now: i64, express: bool) -> ExecutionInfo {
     let account = "123456789012";
     let region = "us-east-1";
     let execution_name = format!("run-{now}");
@@ -282,6 +282,7 @@ fn execution_info(state_machine_name: &str, now: i64) -> ExecutionInfo {
         region: region.to_owned(),
         start_time: now,
         redrive_count: 0,
+        express,
     }
 }
 
@@ -316,7 +317,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         }
     });
     let options = RunOptions {
-        info: execution_info(&name, now),
+        info: execution_info(&name, now, args.machine_type == MachineType::Express),
         interp: Options {
             record_history: args.events || show_progress,
             max_transitions: Some(args.max_transitions),
@@ -394,7 +395,7 @@ fn cmd_bench(path: &Path, input: &str, executions: u64) -> Result<ExitCode> {
         .build()?;
     let clock = VirtualClock::new(SystemClock::read());
     let handler: Arc<dyn TaskHandler> = Arc::new(NoHandler);
-    let info = execution_info(&name, clock_now(&clock));
+    let info = execution_info(&name, clock_now(&clock), true);
     let mut transitions = 0u64;
     let mut last = None;
     let started = Instant::now();

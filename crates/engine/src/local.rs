@@ -20,6 +20,9 @@ use tokio::task::JoinSet;
 use crate::clock::Clock;
 use crate::task::TaskHandler;
 
+/// Receives every history event as it is recorded.
+pub type EventSink = Box<dyn FnMut(&HistoryEvent) + Send>;
+
 /// How to run one execution.
 pub struct RunOptions {
     /// Identity of the execution (ARNs, names, start time).
@@ -27,7 +30,7 @@ pub struct RunOptions {
     /// Interpreter options (history, payload limit, seed, transition limit).
     pub interp: Options,
     /// Called with every history event as it is recorded (progress display).
-    pub on_event: Option<Box<dyn FnMut(&HistoryEvent) + Send>>,
+    pub on_event: Option<EventSink>,
     /// Keep the history in the result.
     pub keep_history: bool,
 }

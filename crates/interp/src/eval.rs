@@ -22,12 +22,13 @@ pub(crate) struct Context<'a> {
     pub(crate) execution_input: &'a Value,
     pub(crate) role_arn: &'a str,
     pub(crate) start_time: &'a str,
-    pub(crate) redrive_count: u32,
+    pub(crate) redrive_count: Option<u32>,
     pub(crate) state_machine_id: &'a str,
     pub(crate) state_machine_name: &'a str,
     pub(crate) state_name: &'a str,
     pub(crate) entered_time: &'a str,
     pub(crate) retry_count: u32,
+    pub(crate) is_task: bool,
     pub(crate) task_token: Option<&'a str>,
     pub(crate) map_item: Option<(u64, &'a Value)>,
 }
@@ -41,11 +42,17 @@ impl Context<'_> {
         execution.insert("Name".into(), Value::from(self.execution_name));
         execution.insert("RoleArn".into(), Value::from(self.role_arn));
         execution.insert("StartTime".into(), Value::from(self.start_time));
-        execution.insert("RedriveCount".into(), Value::from(self.redrive_count));
+        // Express executions cannot be redriven, and AWS leaves the count out for them.
+        if let Some(count) = self.redrive_count {
+            execution.insert("RedriveCount".into(), Value::from(count));
+        }
         let mut state = Map::new();
         state.insert("EnteredTime".into(), Value::from(self.entered_time));
         state.insert("Name".into(), Value::from(self.state_name));
-        state.insert("RetryCount".into(), Value::from(self.retry_count));
+        // AWS shows RetryCount only where retries exist: in Task states.
+        if self.is_task {
+            state.insert("RetryCount".into(), Value::from(self.retry_count));
+        }
         let mut machine = Map::new();
         machine.insert("Id".into(), Value::from(self.state_machine_id));
         machine.insert("Name".into(), Value::from(self.state_machine_name));
@@ -79,19 +86,19 @@ impl Context<'_> {
                         .map_err(|e| e.message);
                 }
                 ("Map", "Item") => {
-                    if let Some((index, value)) = self.map_item {
-                        if let Some(names) = path.first_names(3) {
-                            match names[2] {
-                                "Value" => {
-                                    return path.select_from(3, value).map_err(|e| e.message);
-                                }
-                                "Index" => {
-                                    return path
-                                        .select_from(3, &Value::from(index))
-                                        .map_err(|e| e.message);
-                                }
-                                _ => {}
+                    if let Some((index, value)) = self.map_item
+                        && let Some(names) = path.first_names(3)
+                    {
+                        match names[2] {
+                            "Value" => {
+                                return path.select_from(3, value).map_err(|e| e.message);
                             }
+                            "Index" => {
+                                return path
+                                    .select_from(3, &Value::from(index))
+                                    .map_err(|e| e.message);
+                            }
+                            _ => {}
                         }
                     }
                 }

@@ -44,6 +44,8 @@ pub struct ExecutionInfo {
     pub start_time: i64,
     /// How many times it was redriven.
     pub redrive_count: u32,
+    /// True for an Express execution.
+    pub express: bool,
 }
 
 /// How the interpreter behaves.
@@ -110,6 +112,8 @@ struct Frame {
     entered_time: i64,
     retry_attempts: Vec<u32>,
     retry_count: u32,
+    /// A Parallel or Map state recorded its `...Started` event (so a failure records `...Failed`).
+    started: bool,
 }
 
 #[derive(Debug)]
@@ -253,19 +257,19 @@ impl Execution {
                 }
             }
             Event::TaskHeartbeat { task } => {
-                if let Some(wait) = self.tasks.get_mut(&task) {
-                    if let Some((timer, seconds)) = wait.heartbeat_timer {
-                        self.timers.remove(&timer);
-                        out.push(Command::CancelTimer(timer));
-                        let new_timer = TimerId(self.next_id);
-                        self.next_id += 1;
-                        wait.heartbeat_timer = Some((new_timer, seconds));
-                        self.timers.insert(new_timer, TimerPurpose::Heartbeat(task));
-                        out.push(Command::StartTimer {
-                            timer: new_timer,
-                            fire_at: env.now + seconds as i64 * 1000,
-                        });
-                    }
+                if let Some(wait) = self.tasks.get_mut(&task)
+                    && let Some((timer, seconds)) = wait.heartbeat_timer
+                {
+                    self.timers.remove(&timer);
+                    out.push(Command::CancelTimer(timer));
+                    let new_timer = TimerId(self.next_id);
+                    self.next_id += 1;
+                    wait.heartbeat_timer = Some((new_timer, seconds));
+                    self.timers.insert(new_timer, TimerPurpose::Heartbeat(task));
+                    out.push(Command::StartTimer {
+                        timer: new_timer,
+                        fire_at: env.now + seconds as i64 * 1000,
+                    });
                 }
             }
             Event::TimerFired { timer } => self.timer_fired(definition, timer, env, out),
@@ -322,6 +326,7 @@ impl Execution {
             entered_time: env.now,
             retry_attempts: Vec::new(),
             retry_count: 0,
+            started: false,
         };
         let frame_id = self.alloc_frame(frame);
         self.runnable.push_back(frame_id);
@@ -373,19 +378,19 @@ impl Execution {
         match phase {
             Phase::Enter => {
                 self.transitions += 1;
-                if let Some(limit) = self.options.max_transitions {
-                    if self.transitions > limit {
-                        let error = StateError::runtime(format!(
-                            "The execution entered more than {limit} states, the limit set for this run (--max-transitions)."
-                        ));
-                        return Step::Failed(
-                            Frame {
-                                parent: None,
-                                ..frame
-                            },
-                            error,
-                        );
-                    }
+                if let Some(limit) = self.options.max_transitions
+                    && self.transitions > limit
+                {
+                    let error = StateError::runtime(format!(
+                        "The execution entered more than {limit} states, the limit set for this run (--max-transitions)."
+                    ));
+                    return Step::Failed(
+                        Frame {
+                            parent: None,
+                            ..frame
+                        },
+                        error,
+                    );
                 }
                 let input_text = self.options.record_history.then(|| compact(&frame.input));
                 let name = &state.name;
@@ -408,6 +413,7 @@ impl Execution {
                 frame.entered_time = env.now;
                 frame.retry_attempts.clear();
                 frame.retry_count = 0;
+                frame.started = false;
                 self.begin(definition, frame_id, frame, state, env, out)
             }
             Phase::Retry => self.begin(definition, frame_id, frame, state, env, out),
@@ -604,19 +610,18 @@ impl Execution {
                         self.fail_state(definition, frame_id, frame, state, error, env, out)
                     }
                     Ok((parameters, timeout, heartbeat)) => {
-                        if let Some(limit) = self.options.max_payload_bytes {
-                            if json_size(&parameters) > limit {
-                                let error = StateError::new(
-                                    "States.DataLimitExceeded",
-                                    format!(
-                                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                                        state.name
-                                    ),
-                                );
-                                return self.fail_state(
-                                    definition, frame_id, frame, state, error, env, out,
-                                );
-                            }
+                        if let Some(limit) = self.options.max_payload_bytes
+                            && json_size(&parameters) > limit
+                        {
+                            let error = StateError::new(
+                                "States.DataLimitExceeded",
+                                format!(
+                                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                                    state.name
+                                ),
+                            );
+                            return self
+                                .fail_state(definition, frame_id, frame, state, error, env, out);
                         }
                         self.schedule_task(
                             frame_id, &mut frame, state, task, parameters, timeout, heartbeat, env,
@@ -646,6 +651,7 @@ impl Execution {
                             |_| {},
                         );
                         frame.last_event = id;
+                        frame.started = true;
                         let items: Vec<(usize, Value)> = parallel
                             .branches
                             .iter()
@@ -692,6 +698,7 @@ impl Execution {
                             },
                         );
                         frame.last_event = id;
+                        frame.started = true;
                         let items: Vec<(usize, Value)> = items.into_iter().enumerate().collect();
                         self.spawn_children(
                             definition,
@@ -724,6 +731,26 @@ impl Execution {
         self.with_scope(frame, state, &effective, |scope| f(self, scope, is_whole))
     }
 
+    /// Reads an `InputPath`/`OutputPath`, borrowing from `input` when it can.
+    fn select_path<'v>(
+        &self,
+        path: &JsonPath,
+        input: &'v Value,
+        frame: &Frame,
+        state: &State,
+    ) -> Result<Cow<'v, Value>, String> {
+        match path.root() {
+            aslan_asl::jsonpath::PathRoot::Input if path.is_definite() => path
+                .select_ref(input)
+                .map(Cow::Borrowed)
+                .map_err(|e| e.message),
+            _ => self
+                .with_scope(frame, state, input, |scope| Ok(scope.select(path)))
+                .unwrap_or_else(|e| Err(e.cause))
+                .map(Cow::Owned),
+        }
+    }
+
     /// Evaluates `f` over `input` with the frame's context and variables.
     fn with_scope<T>(
         &self,
@@ -739,12 +766,13 @@ impl Execution {
             execution_input: &self.input,
             role_arn: &self.info.role_arn,
             start_time: &self.start_time_text,
-            redrive_count: self.info.redrive_count,
+            redrive_count: (!self.info.express).then_some(self.info.redrive_count),
             state_machine_id: &self.info.state_machine_arn,
             state_machine_name: &self.info.state_machine_name,
             state_name: &state.name,
             entered_time: &entered_time,
             retry_count: frame.retry_count,
+            is_task: matches!(state.kind, StateKind::Task(_)),
             task_token: None,
             map_item: None,
         };
@@ -766,14 +794,13 @@ impl Execution {
         match &state.input_path {
             OptionalPath::Whole => Ok(Cow::Borrowed(raw)),
             OptionalPath::Discard => Ok(Cow::Owned(Value::Object(JsonMap::new()))),
-            OptionalPath::Path(path) => select_path(path, raw, &frame.variables, &self.input)
-                .map_err(|_| {
-                    StateError::runtime(format!(
-                        "Invalid path '{}' : No results for path: {}",
-                        path.source(),
-                        path.normalized()
-                    ))
-                }),
+            OptionalPath::Path(path) => self.select_path(path, raw, frame, state).map_err(|_| {
+                StateError::runtime(format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    path.source(),
+                    path.normalized()
+                ))
+            }),
         }
     }
 
@@ -816,41 +843,38 @@ impl Execution {
         let output = match &state.output_path {
             OptionalPath::Whole => value,
             OptionalPath::Discard => Value::Object(JsonMap::new()),
-            OptionalPath::Path(path) => {
-                match select_path(path, &value, &frame.variables, &self.input) {
-                    Ok(v) => v.into_owned(),
-                    Err(_) => {
-                        let error = StateError::runtime(format!(
-                            "Invalid path '{}' : No results for path: {}",
-                            path.source(),
-                            path.normalized()
-                        ));
-                        return self
-                            .fail_state(definition, frame_id, frame, state, error, env, out);
-                    }
-                }
-            }
-        };
-        let mut bound = bound;
-        if let Some(limit) = self.options.max_payload_bytes {
-            if bound > limit {
-                bound = json_size(&output);
-                if bound > limit {
-                    let error = StateError::new(
-                        "States.DataLimitExceeded",
-                        format!(
-                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                            state.name
-                        ),
-                    );
+            OptionalPath::Path(path) => match self.select_path(path, &value, &frame, state) {
+                Ok(v) => v.into_owned(),
+                Err(_) => {
+                    let error = StateError::runtime(format!(
+                        "Invalid path '{}' : No results for path: {}",
+                        path.source(),
+                        path.normalized()
+                    ));
                     return self.fail_state(definition, frame_id, frame, state, error, env, out);
                 }
-            }
-        }
-        if let Some(assign) = &state.assign {
-            if let Err(error) = self.assign(&mut frame, state, assign, &output) {
+            },
+        };
+        let mut bound = bound;
+        if let Some(limit) = self.options.max_payload_bytes
+            && bound > limit
+        {
+            bound = json_size(&output);
+            if bound > limit {
+                let error = StateError::new(
+                    "States.DataLimitExceeded",
+                    format!(
+                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                        state.name
+                    ),
+                );
                 return self.fail_state(definition, frame_id, frame, state, error, env, out);
             }
+        }
+        if let Some(assign) = &state.assign
+            && let Err(error) = self.assign(&mut frame, state, assign, &output)
+        {
+            return self.fail_state(definition, frame_id, frame, state, error, env, out);
         }
         let output_text = self.options.record_history.then(|| compact(&output));
         let name = &state.name;
@@ -904,6 +928,8 @@ impl Execution {
     }
 
     /// A state failed: retry, catch, or fail the frame.
+    // The step context (definition, env, output) travels with every state handler.
+    #[allow(clippy::too_many_arguments)]
     fn fail_state(
         &mut self,
         definition: &Definition,
@@ -929,100 +955,95 @@ impl Execution {
             _ => (&[][..], &[][..], None),
         };
         let _ = definition;
-        if !error.is_terminal()
+        if (!error.is_terminal()
             || retry
                 .iter()
-                .any(|r| r.errors.names.iter().any(|n| n == &error.error))
-        {
-            if let Some((index, retrier)) = retry
+                .any(|r| r.errors.names.iter().any(|n| n == &error.error)))
+            && let Some((index, retrier)) = retry
                 .iter()
                 .enumerate()
                 .find(|(_, r)| r.errors.matches(&error.error))
-            {
-                if frame.retry_attempts.len() < retry.len() {
-                    frame.retry_attempts.resize(retry.len(), 0);
+        {
+            if frame.retry_attempts.len() < retry.len() {
+                frame.retry_attempts.resize(retry.len(), 0);
+            }
+            let attempts = frame.retry_attempts[index];
+            if attempts < retrier.max_attempts {
+                let mut delay =
+                    retrier.interval_seconds as f64 * retrier.backoff_rate.powi(attempts as i32);
+                if let Some(max) = retrier.max_delay_seconds {
+                    delay = delay.min(max as f64);
                 }
-                let attempts = frame.retry_attempts[index];
-                if attempts < retrier.max_attempts {
-                    if let Some(event) = failed_event {
-                        let id = self.emit(out, frame.last_event, event, env, |_| {});
-                        frame.last_event = id;
-                    }
-                    let mut delay = retrier.interval_seconds as f64
-                        * retrier.backoff_rate.powi(attempts as i32);
-                    if let Some(max) = retrier.max_delay_seconds {
-                        delay = delay.min(max as f64);
-                    }
-                    if retrier.jitter_full {
-                        let fraction = (self.next_random() >> 11) as f64 / (1u64 << 53) as f64;
-                        delay *= fraction;
-                    }
-                    frame.retry_attempts[index] = attempts + 1;
-                    frame.retry_count += 1;
-                    let timer = self.new_timer(TimerPurpose::Retry(frame_id));
-                    out.push(Command::StartTimer {
-                        timer,
-                        fire_at: env.now + (delay * 1000.0).round() as i64,
-                    });
-                    frame.phase = Phase::Waiting;
-                    return Step::Park(frame);
+                if retrier.jitter_full {
+                    let fraction = (self.next_random() >> 11) as f64 / (1u64 << 53) as f64;
+                    delay *= fraction;
                 }
+                frame.retry_attempts[index] = attempts + 1;
+                frame.retry_count += 1;
+                let timer = self.new_timer(TimerPurpose::Retry(frame_id));
+                out.push(Command::StartTimer {
+                    timer,
+                    fire_at: env.now + (delay * 1000.0).round() as i64,
+                });
+                frame.phase = Phase::Waiting;
+                return Step::Park(frame);
             }
         }
-        if !error.is_terminal()
+        if (!error.is_terminal()
             || catch
                 .iter()
-                .any(|c| c.errors.names.iter().any(|n| n == &error.error))
+                .any(|c| c.errors.names.iter().any(|n| n == &error.error)))
+            && let Some(catcher) = catch.iter().find(|c| c.errors.matches(&error.error))
         {
-            if let Some(catcher) = catch.iter().find(|c| c.errors.matches(&error.error)) {
-                if let Some(event) = failed_event {
-                    let id = self.emit(out, frame.last_event, event, env, |_| {});
-                    frame.last_event = id;
-                }
-                let mut error_output = JsonMap::new();
-                error_output.insert("Error".into(), Value::String(error.error.clone()));
-                error_output.insert("Cause".into(), Value::String(error.cause.clone()));
-                let error_output = Value::Object(error_output);
-                let raw = std::mem::take(&mut frame.input);
-                let (combined, bound) = self.merge(&frame, raw, error_output, &catcher.result_path);
-                let value = match combined {
-                    Ok(v) => v,
-                    Err(e) => return Step::Failed(frame, e),
-                };
-                if let Some(assign) = &catcher.assign {
-                    if let Err(e) = self.assign(&mut frame, state, assign, &value) {
-                        return Step::Failed(frame, e);
-                    }
-                }
-                let output_text = self.options.record_history.then(|| compact(&value));
-                if let Some(exited) = history::exited(&state.kind) {
-                    let name = &state.name;
-                    let id = self.emit(out, frame.last_event, exited, env, |e| {
-                        e.state_exited_event_details =
-                            Some(aslan_types::history::StateExitedEventDetails {
-                                name: name.clone(),
-                                output: output_text,
-                                output_details: Some(history::not_truncated()),
-                                assigned_variables: None,
-                                assigned_variables_details: None,
-                            });
-                    });
-                    frame.last_event = id;
-                }
-                frame.state = catcher.next;
-                frame.input = value;
-                frame.input_bound = bound;
-                frame.phase = Phase::Enter;
-                return Step::Continue(frame);
+            if let Some(event) = failed_event.filter(|_| frame.started) {
+                let id = self.emit(out, frame.last_event, event, env, |_| {});
+                frame.last_event = id;
             }
+            let mut error_output = JsonMap::new();
+            error_output.insert("Error".into(), Value::String(error.error.clone()));
+            error_output.insert("Cause".into(), Value::String(error.cause.clone()));
+            let error_output = Value::Object(error_output);
+            let raw = std::mem::take(&mut frame.input);
+            let (combined, bound) = self.merge(&frame, raw, error_output, &catcher.result_path);
+            let value = match combined {
+                Ok(v) => v,
+                Err(e) => return Step::Failed(frame, e),
+            };
+            if let Some(assign) = &catcher.assign
+                && let Err(e) = self.assign(&mut frame, state, assign, &value)
+            {
+                return Step::Failed(frame, e);
+            }
+            let output_text = self.options.record_history.then(|| compact(&value));
+            if let Some(exited) = history::exited(&state.kind) {
+                let name = &state.name;
+                let id = self.emit(out, frame.last_event, exited, env, |e| {
+                    e.state_exited_event_details =
+                        Some(aslan_types::history::StateExitedEventDetails {
+                            name: name.clone(),
+                            output: output_text,
+                            output_details: Some(history::not_truncated()),
+                            assigned_variables: None,
+                            assigned_variables_details: None,
+                        });
+                });
+                frame.last_event = id;
+            }
+            frame.state = catcher.next;
+            frame.input = value;
+            frame.input_bound = bound;
+            frame.phase = Phase::Enter;
+            return Step::Continue(frame);
         }
-        if let Some(event) = failed_event {
+        if let Some(event) = failed_event.filter(|_| frame.started) {
             let id = self.emit(out, frame.last_event, event, env, |_| {});
             frame.last_event = id;
         }
         Step::Failed(frame, error)
     }
 
+    // The step context (definition, env, output) travels with every state handler.
+    #[allow(clippy::too_many_arguments)]
     fn resume_state(
         &mut self,
         definition: &Definition,
@@ -1066,14 +1087,7 @@ impl Execution {
                 out,
             ),
             (Resume::Children(results), StateKind::Parallel(parallel)) => {
-                let id = self.emit(
-                    out,
-                    frame.last_event,
-                    HistoryEventType::ParallelStateSucceeded,
-                    env,
-                    |_| {},
-                );
-                frame.last_event = id;
+                // AWS records no ParallelStateSucceeded: the results go to ParallelStateExited.
                 self.finish_with_result(
                     definition,
                     frame_id,
@@ -1365,6 +1379,7 @@ impl Execution {
             entered_time: env.now,
             retry_attempts: Vec::new(),
             retry_count: 0,
+            started: false,
         };
         let id = self.alloc_frame(frame);
         if let Some(join) = self.joins[join_id].as_mut() {
@@ -1433,15 +1448,13 @@ impl Execution {
         if let Some((next_slot, input)) = next {
             self.start_child(definition, join_id, next_slot, scope, input, last, env, out);
         }
-        if finished {
-            if let Some(join) = self.joins[join_id].take() {
-                self.free_joins.push(join_id);
-                if let Some(parent) = self.frames[join.parent].as_mut() {
-                    parent.last_event = last.max(parent.last_event);
-                    parent.phase = Phase::Resume(Resume::Children(join.results));
-                }
-                self.runnable.push_back(join.parent);
+        if finished && let Some(join) = self.joins[join_id].take() {
+            self.free_joins.push(join_id);
+            if let Some(parent) = self.frames[join.parent].as_mut() {
+                parent.last_event = last.max(parent.last_event);
+                parent.phase = Phase::Resume(Resume::Children(join.results));
             }
+            self.runnable.push_back(join.parent);
         }
     }
 
@@ -1898,15 +1911,15 @@ impl Execution {
     }
 
     fn drop_task_timers(&mut self, wait: &TaskWait, out: &mut Vec<Command>) {
-        if let Some(timer) = wait.timeout_timer {
-            if self.timers.remove(&timer).is_some() {
-                out.push(Command::CancelTimer(timer));
-            }
+        if let Some(timer) = wait.timeout_timer
+            && self.timers.remove(&timer).is_some()
+        {
+            out.push(Command::CancelTimer(timer));
         }
-        if let Some((timer, _)) = wait.heartbeat_timer {
-            if self.timers.remove(&timer).is_some() {
-                out.push(Command::CancelTimer(timer));
-            }
+        if let Some((timer, _)) = wait.heartbeat_timer
+            && self.timers.remove(&timer).is_some()
+        {
+            out.push(Command::CancelTimer(timer));
         }
     }
 
@@ -1966,35 +1979,6 @@ impl Execution {
 
     fn next_random(&self) -> u64 {
         crate::eval::next_random(&self.rng_state)
-    }
-}
-
-/// Reads a path rooted at the state input or a variable (never `$$`, which only templates use).
-fn select_path<'v>(
-    path: &JsonPath,
-    input: &'v Value,
-    variables: &Variables,
-    execution_input: &Value,
-) -> Result<Cow<'v, Value>, String> {
-    let _ = execution_input;
-    match path.root() {
-        aslan_asl::jsonpath::PathRoot::Input => {
-            if path.is_definite() {
-                path.select_ref(input)
-                    .map(Cow::Borrowed)
-                    .map_err(|e| e.message)
-            } else {
-                path.select(input).map(Cow::Owned).map_err(|e| e.message)
-            }
-        }
-        aslan_asl::jsonpath::PathRoot::Variable(name) => match variables.get(name) {
-            Some(value) => path
-                .select_from(0, value)
-                .map(Cow::Owned)
-                .map_err(|e| e.message),
-            None => Err(format!("The variable '${name}' is not defined")),
-        },
-        aslan_asl::jsonpath::PathRoot::Context => Err("context paths are not allowed here".into()),
     }
 }
 
