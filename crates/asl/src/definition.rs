@@ -46,6 +46,9 @@ pub struct Definition {
     pub states: Vec<State>,
     /// Every state list; [`ScopeId`]`(0)` is the top level.
     pub scopes: Vec<Scope>,
+    /// False when nothing in the definition can read the context object's execution input
+    /// (no `$$` path, no `$states.context`), so an execution need not keep a copy of it.
+    pub reads_execution_input: bool,
 }
 
 impl Definition {

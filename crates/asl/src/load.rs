@@ -468,6 +468,7 @@ impl Loader {
         self.resolve_transitions();
         self.check_graph();
         Some(Definition {
+            reads_execution_input: mentions_context(root),
             comment,
             version,
             timeout_seconds,
@@ -2512,4 +2513,23 @@ pub fn classify_resource(arn: &str) -> Resource {
         kind,
         pattern,
     }
+}
+
+/// Whether any string of the definition could read the context object (`$$` in JSONPath,
+/// `$states.context` in JSONata). Conservative: a false positive only costs a copy.
+fn mentions_context(root: &Node) -> bool {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        match &node.kind {
+            NodeKind::String(s) => {
+                if s.contains("$$") || s.contains("states.context") {
+                    return true;
+                }
+            }
+            NodeKind::Array(items) => stack.extend(items.iter()),
+            NodeKind::Object(members) => stack.extend(members.iter().map(|m| &m.value)),
+            _ => {}
+        }
+    }
+    false
 }

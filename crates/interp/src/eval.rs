@@ -9,6 +9,7 @@ use std::cell::Cell;
 use aslan_asl::intrinsics::{Intrinsic, IntrinsicError};
 use aslan_asl::jsonpath::{JsonPath, PathRoot};
 use aslan_asl::template::Template;
+use aslan_types::Timestamp;
 use serde_json::{Map, Value};
 
 use crate::error::StateError;
@@ -26,7 +27,8 @@ pub(crate) struct Context<'a> {
     pub(crate) state_machine_id: &'a str,
     pub(crate) state_machine_name: &'a str,
     pub(crate) state_name: &'a str,
-    pub(crate) entered_time: &'a str,
+    /// When the state was entered, in epoch milliseconds (formatted only when read).
+    pub(crate) entered_time: i64,
     pub(crate) retry_count: u32,
     pub(crate) is_task: bool,
     pub(crate) task_token: Option<&'a str>,
@@ -47,7 +49,10 @@ impl Context<'_> {
             execution.insert("RedriveCount".into(), Value::from(count));
         }
         let mut state = Map::new();
-        state.insert("EnteredTime".into(), Value::from(self.entered_time));
+        state.insert(
+            "EnteredTime".into(),
+            Value::from(Timestamp::from_millis(self.entered_time).format_rfc3339()),
+        );
         state.insert("Name".into(), Value::from(self.state_name));
         // AWS shows RetryCount only where retries exist: in Task states.
         if self.is_task {

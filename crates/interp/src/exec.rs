@@ -122,7 +122,8 @@ struct Join {
     results: Vec<Value>,
     remaining: usize,
     pending: VecDeque<(usize, Value)>,
-    running: Vec<FrameId>,
+    /// How many child frames run now.
+    running: usize,
     scope: ScopeId,
     outer_variables: Arc<Variables>,
     map_name: Option<String>,
@@ -312,7 +313,10 @@ impl Execution {
             Some(_) => json_size(&input),
             None => 0,
         };
-        self.input = input.clone();
+        // `$$.Execution.Input` needs the input as it was; keep a copy only if something reads it.
+        if definition.reads_execution_input {
+            self.input = input.clone();
+        }
         let scope = definition.scope(Definition::ROOT);
         let frame = Frame {
             state: scope.start_at,
@@ -759,7 +763,6 @@ impl Execution {
         input: &Value,
         f: impl FnOnce(&Scope<'_>) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
-        let entered_time = Timestamp::from_millis(frame.entered_time).format_rfc3339();
         let context = Context {
             execution_id: &self.info.execution_arn,
             execution_name: &self.info.execution_name,
@@ -770,7 +773,7 @@ impl Execution {
             state_machine_id: &self.info.state_machine_arn,
             state_machine_name: &self.info.state_machine_name,
             state_name: &state.name,
-            entered_time: &entered_time,
+            entered_time: frame.entered_time,
             retry_count: frame.retry_count,
             is_task: matches!(state.kind, StateKind::Task(_)),
             task_token: None,
@@ -1241,12 +1244,11 @@ impl Execution {
         let items = match &map.item_selector {
             None => items,
             Some(selector) => {
-                let entered_time = Timestamp::from_millis(frame.entered_time).format_rfc3339();
                 let mut selected = Vec::with_capacity(items.len());
                 for (index, item) in items.iter().enumerate() {
                     let context = Context {
                         state_name: &state.name,
-                        entered_time: &entered_time,
+                        entered_time: frame.entered_time,
                         map_item: Some((index as u64, item)),
                         ..*scope.context
                     };
@@ -1291,7 +1293,7 @@ impl Execution {
             results: vec![Value::Null; count],
             remaining: count,
             pending: VecDeque::new(),
-            running: Vec::new(),
+            running: 0,
             scope,
             outer_variables: outer,
             map_name,
@@ -1311,7 +1313,7 @@ impl Execution {
         for (slot, input) in items {
             let child_scope = branch_scopes.as_ref().map_or(scope, |scopes| scopes[slot]);
             let can_start = {
-                let join = self.joins[join_id].as_ref().map_or(0, |j| j.running.len());
+                let join = self.joins[join_id].as_ref().map_or(0, |j| j.running);
                 max_concurrency == 0 || join < max_concurrency
             };
             if can_start {
@@ -1383,7 +1385,7 @@ impl Execution {
         };
         let id = self.alloc_frame(frame);
         if let Some(join) = self.joins[join_id].as_mut() {
-            join.running.push(id);
+            join.running += 1;
         }
         self.runnable.push_back(id);
     }
@@ -1424,7 +1426,7 @@ impl Execution {
         }
         join.results[slot] = output;
         join.remaining -= 1;
-        join.running.retain(|&f| f != frame_id);
+        join.running -= 1;
         let map_name = join.map_name.clone();
         let next = join.pending.pop_front();
         let scope = join.scope;
@@ -1508,7 +1510,7 @@ impl Execution {
             });
         }
         // The other branches are abandoned: their tasks and timers are cancelled.
-        for &sibling in &join.running {
+        for sibling in self.children_of(join_id) {
             if sibling != frame_id {
                 self.abandon_frame(sibling, out);
             }
@@ -1543,23 +1545,33 @@ impl Execution {
             self.timers.remove(&timer);
             out.push(Command::CancelTimer(timer));
         }
-        let nested: Vec<(JoinId, Vec<FrameId>)> = self
+        let nested: Vec<JoinId> = self
             .joins
             .iter()
             .enumerate()
-            .filter_map(|(id, j)| {
-                j.as_ref()
-                    .filter(|j| j.parent == frame_id)
-                    .map(|j| (id, j.running.clone()))
-            })
+            .filter_map(|(id, j)| j.as_ref().filter(|j| j.parent == frame_id).map(|_| id))
             .collect();
-        for (join_id, children) in nested {
+        for join_id in nested {
+            let children = self.children_of(join_id);
             self.joins[join_id] = None;
             self.free_joins.push(join_id);
             for child in children {
                 self.abandon_frame(child, out);
             }
         }
+    }
+
+    /// The live frames started by a join (a scan: only failures need it).
+    fn children_of(&self, join_id: JoinId) -> Vec<FrameId> {
+        self.frames
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                f.as_ref()
+                    .is_some_and(|f| f.parent.is_some_and(|(j, _)| j == join_id))
+            })
+            .map(|(id, _)| id)
+            .collect()
     }
 
     fn finish(&mut self, outcome: Outcome, out: &mut Vec<Command>) {
