@@ -2521,10 +2521,8 @@ fn mentions_context(root: &Node) -> bool {
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
         match &node.kind {
-            NodeKind::String(s) => {
-                if s.contains("$$") || s.contains("states.context") {
-                    return true;
-                }
+            NodeKind::String(s) if s.contains("$$") || s.contains("states.context") => {
+                return true;
             }
             NodeKind::Array(items) => stack.extend(items.iter()),
             NodeKind::Object(members) => stack.extend(members.iter().map(|m| &m.value)),
