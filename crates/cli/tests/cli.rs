@@ -1,0 +1,221 @@
+//! The `aslan` binary as users and scripts see it: output, `--json` shapes and exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn aslan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aslan"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run aslan")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn stdout_json(output: &Output) -> Value {
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn write_temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aslan-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path
+}
+
+#[test]
+fn run_prints_the_output_and_exits_0() {
+    let output = aslan(&[
+        "run",
+        "examples/hello.asl.json",
+        "--input",
+        r#"{"name": "world"}"#,
+        "--virtual-time",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout_json(&output),
+        json!({"greeting": "Hello, world!", "name": "world", "remark": "a whole planet"})
+    );
+}
+
+#[test]
+fn run_json_reports_failures_with_exit_1() {
+    let output = aslan(&[
+        "run",
+        "examples/orders.asl.json",
+        "--json",
+        "--virtual-time",
+        "--mock",
+        "examples/orders.mock.json",
+        "--test-case",
+        "CardDeclined",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&output),
+        json!({"status": "FAILED", "error": "OrderFailed", "cause": "The charge did not go through"})
+    );
+}
+
+#[test]
+fn mocks_answer_each_invocation_in_turn() {
+    let output = aslan(&[
+        "run",
+        "examples/orders.asl.json",
+        "--json",
+        "--virtual-time",
+        "--input",
+        "@examples/orders.input.json",
+        "--mock",
+        "examples/orders.mock.json",
+        "--test-case",
+        "HappyPath",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout_json(&output)["output"]["charge"],
+        json!({"charged": true, "amount": 42})
+    );
+}
+
+#[test]
+fn invalid_definitions_exit_2_with_a_located_diagnostic() {
+    let path = write_temp(
+        "bad.json",
+        "{\n  \"StartAt\": \"A\",\n  \"States\": {\"A\": {\"Type\": \"Pass\", \"Next\": \"Nope\"}}\n}\n",
+    );
+    let output = aslan(&["run", path.to_str().unwrap_or_default()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("MISSING_TRANSITION_TARGET"), "{stderr}");
+    assert!(stderr.contains(":3:"), "line number expected: {stderr}");
+    assert!(stderr.contains("/States/A/Next"), "{stderr}");
+}
+
+#[test]
+fn validate_json_matches_the_api_shape() {
+    let path = write_temp(
+        "invalid.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass"}}}"#,
+    );
+    let output = aslan(&["validate", path.to_str().unwrap_or_default(), "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let response = stdout_json(&output);
+    assert_eq!(response["result"], "FAIL");
+    assert_eq!(response["diagnostics"][0]["severity"], "ERROR");
+    assert!(response["diagnostics"][0]["code"].is_string());
+
+    let output = aslan(&["validate", "examples/hello.asl.json", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout_json(&output),
+        json!({"result": "OK", "diagnostics": [], "truncated": false})
+    );
+
+    let express = write_temp(
+        "express.json",
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": true}}}"#,
+    );
+    let output = aslan(&[
+        "validate",
+        express.to_str().unwrap_or_default(),
+        "--json",
+        "--type",
+        "EXPRESS",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&output)["diagnostics"][0]["location"],
+        "/States/T/Resource"
+    );
+}
+
+#[test]
+fn yaml_definitions_run() {
+    let path = write_temp(
+        "machine.yaml",
+        "StartAt: Hello\nStates:\n  Hello:\n    Type: Pass\n    Result: hi\n    End: true\n",
+    );
+    let output = aslan(&["run", path.to_str().unwrap_or_default(), "--json"]);
+    assert_eq!(
+        stdout_json(&output),
+        json!({"status": "SUCCEEDED", "output": "hi"})
+    );
+}
+
+#[test]
+fn events_are_aws_history_events() {
+    let output = aslan(&[
+        "run",
+        "examples/hello.asl.json",
+        "--input",
+        r#"{"name": "x"}"#,
+        "--virtual-time",
+        "--events",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let events: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"ExecutionStarted"));
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+    assert!(types.contains(&"WaitStateEntered"));
+    assert_eq!(events[0]["id"], 1);
+    assert_eq!(events[1]["previousEventId"], 1);
+    assert!(events[1]["stateEnteredEventDetails"]["name"].is_string());
+}
+
+#[test]
+fn bench_prints_the_contract_line() {
+    let output = aslan(&[
+        "bench",
+        "examples/hello.asl.json",
+        "--input",
+        r#"{"name": "world"}"#,
+        "--executions",
+        "3",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stats: Value =
+        serde_json::from_str(stderr.lines().last().unwrap_or_default()).expect("stats line");
+    assert_eq!(stats["executions"], 3);
+    assert_eq!(stats["transitions"], 12);
+    assert!(stats["wall_s"].is_number());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(aslan(&["run"]).status.code(), Some(2));
+    assert_eq!(
+        aslan(&["run", "examples/hello.asl.json", "--input", "{not json"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        aslan(&["run", "does/not/exist.json"]).status.code(),
+        Some(2)
+    );
+}
