@@ -119,15 +119,15 @@ pub fn run_case(case: &Value, handler: Arc<dyn TaskHandler>) -> Result<Actual, S
         },
         Outcome::Failed { error, cause } => Actual {
             status: "FAILED".into(),
-            error: Some(error),
-            cause: Some(cause),
+            error: non_empty(error),
+            cause: non_empty(cause),
             events,
             ..Default::default()
         },
         Outcome::TimedOut { error, cause } => Actual {
             status: "TIMED_OUT".into(),
-            error: Some(error),
-            cause: Some(cause),
+            error: non_empty(error),
+            cause: non_empty(cause),
             events,
             ..Default::default()
         },
@@ -140,6 +140,11 @@ pub fn run_case(case: &Value, handler: Arc<dyn TaskHandler>) -> Result<Actual, S
         },
     };
     Ok(actual)
+}
+
+/// AWS leaves out an empty error or cause.
+fn non_empty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
 }
 
 /// Runs a case with no task handler.

@@ -344,7 +344,15 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         let object = match &result.outcome {
             Outcome::Succeeded(output) => json!({"status": "SUCCEEDED", "output": output}),
             Outcome::Failed { error, cause } | Outcome::TimedOut { error, cause } => {
-                json!({"status": result.outcome.status(), "error": error, "cause": cause})
+                // AWS leaves out an empty error or cause (a Fail state without `Cause`).
+                let mut object = json!({"status": result.outcome.status()});
+                if !error.is_empty() {
+                    object["error"] = json!(error);
+                }
+                if !cause.is_empty() {
+                    object["cause"] = json!(cause);
+                }
+                object
             }
             Outcome::Aborted { error, cause } => {
                 json!({"status": "ABORTED", "error": error, "cause": cause})

@@ -23,8 +23,21 @@ impl StateError {
         StateError::new("States.Runtime", cause)
     }
 
-    /// Keeps the cause, ignoring a lower-level detail (kept for symmetry with callers that have one).
-    pub(crate) fn with_detail(self, _detail: String) -> Self {
+    /// Says where an error the interpreter raised itself happened, as AWS does:
+    /// "An error occurred while executing the state 'X' (entered at the event id #2). ...".
+    /// Errors from tasks, Fail states and branches keep their cause as it is.
+    pub(crate) fn located(mut self, state: &str, entered_event: i64) -> Self {
+        const PREFIX: &str = "An error occurred while executing the state";
+        let raised_here = matches!(
+            self.error.as_str(),
+            "States.Runtime" | "States.QueryEvaluationError" | "States.IntrinsicFailure"
+        );
+        if raised_here && !self.cause.starts_with(PREFIX) {
+            self.cause = format!(
+                "{PREFIX} '{state}' (entered at the event id #{entered_event}). {}",
+                self.cause
+            );
+        }
         self
     }
 

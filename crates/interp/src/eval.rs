@@ -169,13 +169,12 @@ pub(crate) fn template(
             let mut out = Map::with_capacity(members.len());
             for (key, member) in members {
                 let value = match member {
-                    Template::Path(path) => scope.select(path).map_err(|message| {
+                    Template::Path(path) => scope.select(path).map_err(|_| {
                         StateError::runtime(format!(
                             "The JSONPath '{}' specified for the field '{key}.$' could not be found in the input '{}'",
                             path.source(),
                             compact(scope.input)
                         ))
-                        .with_detail(message)
                     })?,
                     other => self::template(other, scope, field)?,
                 };
@@ -188,13 +187,12 @@ pub(crate) fn template(
             .map(|item| self::template(item, scope, field))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
-        Template::Path(path) => scope.select(path).map_err(|message| {
+        Template::Path(path) => scope.select(path).map_err(|_| {
             StateError::runtime(format!(
                 "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
                 path.source(),
                 compact(scope.input)
             ))
-            .with_detail(message)
         }),
         Template::Intrinsic(call) => intrinsic(call, scope),
         Template::Expression(expression) => Err(StateError::new(

@@ -943,6 +943,7 @@ impl Execution {
         env: &Env,
         out: &mut Vec<Command>,
     ) -> Step {
+        let error = error.located(&state.name, frame.entered_event);
         let (retry, catch, failed_event) = match &state.kind {
             StateKind::Task(task) => (&task.retry[..], &task.catch[..], None),
             StateKind::Parallel(p) => (
@@ -1179,6 +1180,27 @@ impl Execution {
         frame: &Frame,
         state: &State,
     ) -> Result<(Vec<Value>, usize), StateError> {
+        // Distributed Map's readers, batching, result writing and failure tolerance are their
+        // own issue; until then a definition that needs them fails plainly instead of running
+        // with different semantics.
+        let unsupported = [
+            ("ItemReader", map.item_reader.is_some()),
+            ("ItemBatcher", map.item_batcher.is_some()),
+            ("ResultWriter", map.result_writer.is_some()),
+            (
+                "ToleratedFailurePercentage",
+                map.tolerated_failure_percentage.is_some(),
+            ),
+            (
+                "ToleratedFailureCount",
+                map.tolerated_failure_count.is_some(),
+            ),
+        ];
+        if let Some((field, _)) = unsupported.iter().find(|(_, used)| *used) {
+            return Err(StateError::runtime(format!(
+                "The Map field '{field}' (Distributed Map) is not supported by this version of aslan"
+            )));
+        }
         let items = match &map.items {
             ItemsSource::Path(path) => {
                 let selected = scope.select_cow(path).map_err(|_| {
@@ -1481,8 +1503,8 @@ impl Execution {
                 |e| {
                     e.execution_failed_event_details =
                         Some(aslan_types::history::ExecutionFailedEventDetails {
-                            error: Some(error_name.clone()),
-                            cause: Some(cause.clone()),
+                            error: (!error_name.is_empty()).then(|| error_name.clone()),
+                            cause: (!cause.is_empty()).then(|| cause.clone()),
                         });
                 },
             );
@@ -2123,7 +2145,7 @@ fn resolve_seconds(seconds: &Seconds, scope: &Scope<'_>, field: &str) -> Result<
                 _ => Err(StateError::runtime(format!(
                     "The {field} parameter references an invalid value: {} == {}",
                     path.source(),
-                    compact(&value)
+                    display(&value)
                 ))),
             }
         }
@@ -2156,7 +2178,7 @@ fn wait_until(until: &WaitUntil, scope: &Scope<'_>, now: i64) -> Result<i64, Sta
                         Err(StateError::runtime(format!(
                             "The SecondsPath parameter references a negative value: {} == {}",
                             path.source(),
-                            compact(&value)
+                            display(&value)
                         )))
                     } else {
                         Ok(now + seconds * 1000)
@@ -2165,7 +2187,7 @@ fn wait_until(until: &WaitUntil, scope: &Scope<'_>, now: i64) -> Result<i64, Sta
                 _ => Err(StateError::runtime(format!(
                     "The SecondsPath parameter cannot be parsed as a long value: {} == {}",
                     path.source(),
-                    compact(&value)
+                    display(&value)
                 ))),
             }
         }
@@ -2183,7 +2205,7 @@ fn wait_until(until: &WaitUntil, scope: &Scope<'_>, now: i64) -> Result<i64, Sta
                 _ => Err(StateError::runtime(format!(
                     "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
                     path.source(),
-                    compact(&value)
+                    display(&value)
                 ))),
             }
         }
@@ -2195,5 +2217,13 @@ fn wait_until(until: &WaitUntil, scope: &Scope<'_>, now: i64) -> Result<i64, Sta
                 expression.source()
             ),
         )),
+    }
+}
+
+/// A value in a message the way AWS prints it: strings bare, everything else as JSON.
+fn display(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => compact(other),
     }
 }
