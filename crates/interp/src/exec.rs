@@ -1491,7 +1491,6 @@ impl Execution {
         env: &Env,
         out: &mut Vec<Command>,
     ) {
-        let _ = definition;
         self.free_frame(frame_id);
         let Some((join_id, slot)) = frame.parent else {
             let (error_name, cause) = (error.error.clone(), error.cause.clone());
