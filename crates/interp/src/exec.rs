@@ -1187,14 +1187,6 @@ impl Execution {
             ("ItemReader", map.item_reader.is_some()),
             ("ItemBatcher", map.item_batcher.is_some()),
             ("ResultWriter", map.result_writer.is_some()),
-            (
-                "ToleratedFailurePercentage",
-                map.tolerated_failure_percentage.is_some(),
-            ),
-            (
-                "ToleratedFailureCount",
-                map.tolerated_failure_count.is_some(),
-            ),
         ];
         if let Some((field, _)) = unsupported.iter().find(|(_, used)| *used) {
             return Err(StateError::runtime(format!(
@@ -1530,6 +1522,25 @@ impl Execution {
                     });
             });
         }
+        // A tolerated failure would let the Map go on; that belongs to Distributed Map, which
+        // is its own issue, so say so rather than fail the Map for the wrong reason.
+        let parent_kind = self
+            .frames
+            .get(join.parent)
+            .and_then(Option::as_ref)
+            .map(|p| &definition.state(p.state).kind);
+        let error = match parent_kind {
+            Some(StateKind::Map(map))
+                if map.tolerated_failure_count.is_some()
+                    || map.tolerated_failure_percentage.is_some() =>
+            {
+                StateError::runtime(format!(
+                    "An iteration failed ({}) and the Map has a tolerated failure threshold, which is not supported by this version of aslan",
+                    error.error
+                ))
+            }
+            _ => error,
+        };
         // The other branches are abandoned: their tasks and timers are cancelled.
         for sibling in self.children_of(join_id) {
             if sibling != frame_id {
