@@ -74,6 +74,9 @@ impl Default for Options {
     }
 }
 
+/// The longest an Express execution may run, in seconds.
+pub const EXPRESS_MAX_SECONDS: u64 = 300;
+
 type FrameId = usize;
 type JoinId = usize;
 
@@ -302,7 +305,17 @@ impl Execution {
                     ..Default::default()
                 });
         });
-        if let Some(seconds) = definition.timeout_seconds {
+        // Express executions may run five minutes at most, whatever the definition says.
+        let limit = if self.info.express {
+            Some(EXPRESS_MAX_SECONDS)
+        } else {
+            None
+        };
+        let timeout = match (definition.timeout_seconds, limit) {
+            (Some(seconds), Some(limit)) => Some(seconds.min(limit)),
+            (seconds, limit) => seconds.or(limit),
+        };
+        if let Some(seconds) = timeout {
             let timer = self.new_timer(TimerPurpose::ExecutionTimeout);
             out.push(Command::StartTimer {
                 timer,

@@ -503,3 +503,20 @@ fn runaway_loops_stop_at_the_transition_limit() {
     );
     assert_eq!(exec.transitions(), 1_001);
 }
+
+#[test]
+fn express_executions_time_out_after_five_minutes() {
+    let def = definition(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}),
+    );
+    let mut exec = Execution::new(
+        ExecutionInfo {
+            express: true,
+            ..ExecutionInfo::default()
+        },
+        Options::default(),
+    );
+    let commands = exec.handle(&def, Event::Start { input: json!({}) }, &at(T0));
+    let earliest = timers(&commands).into_iter().map(|(_, at)| at).min();
+    assert_eq!(earliest, Some(T0 + 300_000));
+}

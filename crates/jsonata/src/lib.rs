@@ -1,0 +1,1 @@
+pub use jsonata_core;
