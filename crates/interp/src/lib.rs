@@ -16,7 +16,7 @@ mod size;
 mod vars;
 
 pub use error::StateError;
-pub use exec::{Execution, ExecutionInfo, Options};
+pub use exec::{EXPRESS_MAX_SECONDS, Execution, ExecutionInfo, Options};
 pub use vars::Variables;
 
 use aslan_asl::definition::Resource;
