@@ -515,54 +515,12 @@ impl Execution {
                         self.fail_state(definition, frame_id, frame, state, error, env, out)
                     }
                     Ok(Some(next)) => {
-                        let raw = std::mem::take(&mut frame.input);
-                        let value = match &state.input_path {
-                            OptionalPath::Whole => Ok(raw),
-                            _ => self
-                                .effective_input(&frame, &raw, state)
-                                .map(Cow::into_owned),
-                        };
-                        match value {
-                            Err(error) => {
-                                self.fail_state(definition, frame_id, frame, state, error, env, out)
-                            }
-                            Ok(value) => {
-                                let bound = frame.input_bound;
-                                self.complete(
-                                    definition,
-                                    frame_id,
-                                    frame,
-                                    state,
-                                    value,
-                                    bound,
-                                    Some(next),
-                                    env,
-                                    out,
-                                )
-                            }
-                        }
+                        self.pass_through(definition, frame_id, frame, state, Some(next), env, out)
                     }
                 }
             }
             StateKind::Succeed => {
-                let raw = std::mem::take(&mut frame.input);
-                let value = match &state.input_path {
-                    OptionalPath::Whole => Ok(raw),
-                    _ => self
-                        .effective_input(&frame, &raw, state)
-                        .map(Cow::into_owned),
-                };
-                match value {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
-                    Ok(value) => {
-                        let bound = frame.input_bound;
-                        self.complete(
-                            definition, frame_id, frame, state, value, bound, None, env, out,
-                        )
-                    }
-                }
+                self.pass_through(definition, frame_id, frame, state, None, env, out)
             }
             StateKind::Fail(fail) => {
                 let texts = self.with_effective(&frame, state, |_, scope, _| {
@@ -732,6 +690,44 @@ impl Execution {
                         Step::Park(frame)
                     }
                 }
+            }
+        }
+    }
+
+    /// Finishes a state whose output is its effective input (Choice, Wait, Succeed).
+    #[allow(clippy::too_many_arguments)]
+    fn pass_through(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        choice_next: Option<StateId>,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let raw = std::mem::take(&mut frame.input);
+        let value = match &state.input_path {
+            OptionalPath::Whole => Ok(raw),
+            _ => self
+                .effective_input(&frame, &raw, state)
+                .map(Cow::into_owned),
+        };
+        match value {
+            Err(error) => self.fail_state(definition, frame_id, frame, state, error, env, out),
+            Ok(value) => {
+                let bound = frame.input_bound;
+                self.complete(
+                    definition,
+                    frame_id,
+                    frame,
+                    state,
+                    value,
+                    bound,
+                    choice_next,
+                    env,
+                    out,
+                )
             }
         }
     }
@@ -1073,24 +1069,7 @@ impl Execution {
     ) -> Step {
         match (resume, &state.kind) {
             (Resume::WaitOver, _) => {
-                let raw = std::mem::take(&mut frame.input);
-                let value = match &state.input_path {
-                    OptionalPath::Whole => Ok(raw),
-                    _ => self
-                        .effective_input(&frame, &raw, state)
-                        .map(Cow::into_owned),
-                };
-                match value {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
-                    Ok(value) => {
-                        let bound = frame.input_bound;
-                        self.complete(
-                            definition, frame_id, frame, state, value, bound, None, env, out,
-                        )
-                    }
-                }
+                self.pass_through(definition, frame_id, frame, state, None, env, out)
             }
             (Resume::TaskSucceeded(result), StateKind::Task(task)) => self.finish_with_result(
                 definition,
