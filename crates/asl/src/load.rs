@@ -508,23 +508,13 @@ impl Loader {
             pointer: pointer.to_owned(),
         });
         if let Some(start) = start_at {
-            match start.as_str() {
-                Some(name) => self.transitions.push(PendingTransition {
-                    scope: scope_id,
-                    target: name.to_owned(),
-                    pointer: child(pointer, "StartAt"),
-                    span: start.span,
-                    slot: Slot::ScopeStart(scope_id),
-                }),
-                None => self.error(
-                    &child(pointer, "StartAt"),
-                    start.span,
-                    format!(
-                        "The field 'StartAt' must be a string, not {}",
-                        start.type_name()
-                    ),
-                ),
-            }
+            self.target(
+                scope_id,
+                start,
+                &child(pointer, "StartAt"),
+                "StartAt",
+                Slot::ScopeStart(scope_id),
+            );
         }
         let Some(states_node) = states_node else {
             return scope_id;
@@ -752,23 +742,14 @@ impl Loader {
                 Transition::End
             }
             (Some(next), false) => {
-                match next.as_str() {
-                    Some(target) => self.transitions.push(PendingTransition {
-                        scope: self.states[id.0 as usize].scope,
-                        target: target.to_owned(),
-                        pointer: child(pointer, "Next"),
-                        span: next.span,
-                        slot: Slot::StateNext(id),
-                    }),
-                    None => self.error(
-                        &child(pointer, "Next"),
-                        next.span,
-                        format!(
-                            "The field 'Next' must be a string, not {}",
-                            next.type_name()
-                        ),
-                    ),
-                }
+                let scope = self.states[id.0 as usize].scope;
+                self.target(
+                    scope,
+                    next,
+                    &child(pointer, "Next"),
+                    "Next",
+                    Slot::StateNext(id),
+                );
                 Transition::Next(UNRESOLVED)
             }
             (None, true) => Transition::End,
@@ -780,6 +761,28 @@ impl Loader {
                 );
                 Transition::End
             }
+        }
+    }
+
+    /// Records a transition by name (`StartAt`, `Next`, `Default`, a catcher's `Next`), to be
+    /// resolved once every scope has its names.
+    fn target(&mut self, scope: ScopeId, node: &Node, at: &str, field: &str, slot: Slot) {
+        match node.as_str() {
+            Some(target) => self.transitions.push(PendingTransition {
+                scope,
+                target: target.to_owned(),
+                pointer: at.to_owned(),
+                span: node.span,
+                slot,
+            }),
+            None => self.error(
+                at,
+                node.span,
+                format!(
+                    "The field '{field}' must be a string, not {}",
+                    node.type_name()
+                ),
+            ),
         }
     }
 
@@ -1511,19 +1514,17 @@ impl Loader {
                 }
             }
             let errors = self.error_equals(item, &at, index, count, "Catch");
-            match item.get("Next").map(|n| (n, n.as_str())) {
-                Some((n, Some(target))) => self.transitions.push(PendingTransition {
-                    scope: self.states[id.0 as usize].scope,
-                    target: target.to_owned(),
-                    pointer: child(&at, "Next"),
-                    span: n.span,
-                    slot: Slot::CatchNext(id, out.len()),
-                }),
-                Some((n, None)) => self.error(
-                    &child(&at, "Next"),
-                    n.span,
-                    "The field 'Next' must be a string",
-                ),
+            match item.get("Next") {
+                Some(next) => {
+                    let scope = self.states[id.0 as usize].scope;
+                    self.target(
+                        scope,
+                        next,
+                        &child(&at, "Next"),
+                        "Next",
+                        Slot::CatchNext(id, out.len()),
+                    );
+                }
                 None => self.error(&at, item.span, "These fields are required: [Next]"),
             }
             let result_path = if language == QueryLanguage::JsonPath {
@@ -1580,19 +1581,12 @@ impl Loader {
                     for (index, item) in items.iter().enumerate() {
                         let at = indexed(pointer, "Choices", index);
                         let rule = self.choice_rule(item, &at, language, true, 0);
-                        match item.get("Next").map(|n| (n, n.as_str())) {
-                            Some((n, Some(target))) => self.transitions.push(PendingTransition {
-                                scope: self.states[id.0 as usize].scope,
-                                target: target.to_owned(),
-                                pointer: child(&at, "Next"),
-                                span: n.span,
-                                slot: Slot::ChoiceNext(id, choices.len()),
-                            }),
-                            Some((n, None)) => self.error(
-                                &child(&at, "Next"),
-                                n.span,
-                                "The field 'Next' must be a string",
-                            ),
+                        match item.get("Next") {
+                            Some(next) => {
+                                let scope = self.states[id.0 as usize].scope;
+                                let slot = Slot::ChoiceNext(id, choices.len());
+                                self.target(scope, next, &child(&at, "Next"), "Next", slot);
+                            }
                             None => self.error(&at, item.span, "These fields are required: [Next]"),
                         }
                         let assign = item
@@ -1612,20 +1606,14 @@ impl Loader {
             }
         }
         if let Some(default) = node.get("Default") {
-            match default.as_str() {
-                Some(target) => self.transitions.push(PendingTransition {
-                    scope: self.states[id.0 as usize].scope,
-                    target: target.to_owned(),
-                    pointer: child(pointer, "Default"),
-                    span: default.span,
-                    slot: Slot::ChoiceDefault(id),
-                }),
-                None => self.error(
-                    &child(pointer, "Default"),
-                    default.span,
-                    "The field 'Default' must be a string",
-                ),
-            }
+            let scope = self.states[id.0 as usize].scope;
+            self.target(
+                scope,
+                default,
+                &child(pointer, "Default"),
+                "Default",
+                Slot::ChoiceDefault(id),
+            );
         }
         Choice {
             choices,
