@@ -888,22 +888,7 @@ impl Execution {
         {
             return self.fail_state(definition, frame_id, frame, state, error, env, out);
         }
-        let output_text = self.options.record_history.then(|| compact(&output));
-        let name = &state.name;
-        let exited = history::exited(&state.kind);
-        if let Some(exited) = exited {
-            let id = self.emit(out, frame.last_event, exited, env, |e| {
-                e.state_exited_event_details =
-                    Some(aslan_types::history::StateExitedEventDetails {
-                        name: name.clone(),
-                        output: output_text,
-                        output_details: Some(history::not_truncated()),
-                        assigned_variables: None,
-                        assigned_variables_details: None,
-                    });
-            });
-            frame.last_event = id;
-        }
+        self.record_exited(&mut frame, state, &output, env, out);
         let next = match (&state.kind, choice_next) {
             (_, Some(next)) => Transition::Next(next),
             (StateKind::Succeed, _) => Transition::End,
@@ -919,6 +904,31 @@ impl Execution {
             }
             Transition::End => Step::Done(frame, output),
         }
+    }
+
+    /// Records `...StateExited` (Fail states have none).
+    fn record_exited(
+        &mut self,
+        frame: &mut Frame,
+        state: &State,
+        output: &Value,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(exited) = history::exited(&state.kind) else {
+            return;
+        };
+        let output_text = self.options.record_history.then(|| compact(output));
+        let id = self.emit(out, frame.last_event, exited, env, |e| {
+            e.state_exited_event_details = Some(aslan_types::history::StateExitedEventDetails {
+                name: state.name.clone(),
+                output: output_text,
+                output_details: Some(history::not_truncated()),
+                assigned_variables: None,
+                assigned_variables_details: None,
+            });
+        });
+        frame.last_event = id;
     }
 
     fn assign(
@@ -1027,21 +1037,7 @@ impl Execution {
             {
                 return Step::Failed(frame, e);
             }
-            let output_text = self.options.record_history.then(|| compact(&value));
-            if let Some(exited) = history::exited(&state.kind) {
-                let name = &state.name;
-                let id = self.emit(out, frame.last_event, exited, env, |e| {
-                    e.state_exited_event_details =
-                        Some(aslan_types::history::StateExitedEventDetails {
-                            name: name.clone(),
-                            output: output_text,
-                            output_details: Some(history::not_truncated()),
-                            assigned_variables: None,
-                            assigned_variables_details: None,
-                        });
-                });
-                frame.last_event = id;
-            }
+            self.record_exited(&mut frame, state, &value, env, out);
             frame.state = catcher.next;
             frame.input = value;
             frame.input_bound = bound;

@@ -1,1 +1,307 @@
-pub use jsonata_core;
+//! JSONata for the Amazon States Language: a small facade over the `jsonata-core` crate.
+//!
+//! - [`Expression::parse`] parses once; the result is `Send + Sync` and cheap to clone, so it can
+//!   live in a validated definition shared across threads.
+//! - [`Expression::evaluate`] converts `serde_json` values in and out at the boundary.
+//!   `jsonata-core`'s values are reference-counted (`Rc`) and never leave the call.
+//! - Evaluation is pure: `$now()` and `$millis()` read [`Env::now_millis`], and `$random()`,
+//!   `$uuid()` and `$shuffle()` draw from [`Env::random`]. Every evaluation runs under
+//!   [`Limits`] (a depth and a time limit), so it can neither hang nor overflow the stack.
+//! - The functions AWS Step Functions adds are registered on every evaluation: `$partition`,
+//!   `$range`, `$hash`, `$random([seed])`, `$uuid` and `$parse` (see the `functions` module).
+//! - [`Expression::check_aws_subset`] rejects what Step Functions (JSONata 2.0.6) does not
+//!   accept: the `??` and `?:` operators of JSONata 2.1, and `$eval`.
+//!
+//! Known differences from jsonata-js (kept in `tests/suite.rs`'s skip list and scoreboard):
+//! error positions are not reported (`jsonata-core` does not track them), and a string holding a
+//! lone UTF-16 surrogate cannot exist in Rust.
+
+mod analysis;
+mod convert;
+mod functions;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+use jsonata_core::ast::AstNode;
+use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError, EvaluatorOptions};
+use jsonata_core::parser::{self, ParserError};
+use jsonata_core::value::JValue;
+use serde_json::Value;
+
+/// A parsed JSONata expression.
+///
+/// Holds `jsonata-core`'s AST, which is plain data (`String`, `Box`, `Vec`, `f64`) and so
+/// `Send + Sync`; it sits behind an `Arc`, so cloning is cheap.
+#[derive(Clone)]
+pub struct Expression {
+    source: Arc<str>,
+    ast: Arc<AstNode>,
+    /// What the expression refers to, computed once at parse time.
+    facts: Arc<analysis::Facts>,
+}
+
+// The definition that stores an `Expression` is shared across threads.
+const _: () = {
+    const fn assert_traits<T: Send + Sync + Clone + fmt::Debug + 'static>() {}
+    assert_traits::<Expression>();
+    assert_traits::<Error>();
+};
+
+impl fmt::Debug for Expression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Expression").field(&&*self.source).finish()
+    }
+}
+
+/// Two expressions are equal when their source text is.
+impl PartialEq for Expression {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Expression {}
+
+/// A parse or evaluation error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    /// The JSONata error code (`"S0201"`, `"T2001"`, `"D3012"`, ...), or `""` when the error
+    /// has none. The limits raise `"D1011"` (depth) and `"D1012"` (time).
+    pub code: String,
+    /// The message, without the `"S0201: "` prefix.
+    pub message: String,
+    /// The character offset in the source, when known. `jsonata-core` does not report
+    /// positions, so this is `None` today.
+    pub position: Option<usize>,
+}
+
+impl Error {
+    fn new(code: impl Into<String>, message: impl Into<String>) -> Error {
+        Error {
+            code: code.into(),
+            message: message.into(),
+            position: None,
+        }
+    }
+
+    /// Splits a `jsonata-core` message such as `"Invalid syntax: S0201: Syntax error: Eof"` into
+    /// its code and the text after it.
+    fn from_message(message: &str) -> Error {
+        match find_code(message) {
+            Some((code, rest)) => Error::new(code, rest),
+            None => Error::new("", message),
+        }
+    }
+
+    fn from_parser(error: &ParserError) -> Error {
+        match error {
+            // The one parse error jsonata-core gives no code (jsonata-js: S0106).
+            ParserError::UnclosedComment => Error::new("S0106", "Comment has no closing tag"),
+            other => Error::from_message(&other.to_string()),
+        }
+    }
+
+    fn from_evaluator(error: &EvaluatorError) -> Error {
+        Error::from_message(error.message())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.code.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.code, self.message)
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Finds the first JSONata code (`X9999: `) that starts the message or follows a `": "`
+/// (jsonata-core wraps some coded messages, as in `"Invalid number: S0102: ..."`).
+fn find_code(message: &str) -> Option<(&str, &str)> {
+    let bytes = message.as_bytes();
+    let mut start = 0;
+    loop {
+        let b = &bytes[start..];
+        if b.len() >= 6
+            && b[0].is_ascii_uppercase()
+            && b[1..5].iter().all(u8::is_ascii_digit)
+            && b[5] == b':'
+        {
+            let code = &message[start..start + 5];
+            let rest = message[start + 6..].trim_start();
+            return Some((code, rest));
+        }
+        let next = message[start..].find(": ")?;
+        start += next + 2;
+    }
+}
+
+/// Bounds on one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The deepest the evaluation may nest (jsonata-js's `stack` option, counted the same way:
+    /// about three levels per non-tail recursive call). Exceeding it is error D1011.
+    pub max_depth: usize,
+    /// The longest the evaluation may run, in milliseconds of wall-clock time. Exceeding it is
+    /// error D1012.
+    pub timeout_ms: u64,
+}
+
+impl Default for Limits {
+    /// 1000 levels (about 330 nested non-tail calls; tail calls do not nest) and one second.
+    fn default() -> Self {
+        Limits {
+            max_depth: 1000,
+            timeout_ms: 1000,
+        }
+    }
+}
+
+/// What an evaluation may read from outside: the engine's clock and random source.
+pub struct Env<'a> {
+    /// The engine's clock, in milliseconds since the Unix epoch: what `$now()` and `$millis()`
+    /// return. One evaluation sees one instant, as in jsonata-js.
+    pub now_millis: i64,
+    /// The engine's random source, for `$random()`, `$uuid()` and `$shuffle()`. An evaluation
+    /// that can call one of them draws one number from it, which seeds a splitmix64 stream for
+    /// the rest of that evaluation; other evaluations do not draw at all.
+    pub random: &'a mut dyn FnMut() -> u64,
+    pub limits: Limits,
+}
+
+impl<'a> Env<'a> {
+    /// An environment with the default [`Limits`].
+    pub fn new(now_millis: i64, random: &'a mut dyn FnMut() -> u64) -> Env<'a> {
+        Env {
+            now_millis,
+            random,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("now_millis", &self.now_millis)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Expression {
+    /// Parses `source`. Syntax errors carry jsonata-js's codes (`S0xxx`).
+    pub fn parse(source: &str) -> Result<Expression, Error> {
+        let ast = parser::parse(source).map_err(|e| Error::from_parser(&e))?;
+        let facts = analysis::Facts::of(&ast);
+        Ok(Expression {
+            source: source.into(),
+            ast: Arc::new(ast),
+            facts: Arc::new(facts),
+        })
+    }
+
+    /// The source text, as given to [`Expression::parse`].
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Evaluates with `input` as `$` and the given variable bindings (`$states`, workflow
+    /// variables; a name may be given with or without its `$`). `Ok(None)` means JSONata's
+    /// *undefined*.
+    ///
+    /// A function value in the result is left out, as `JSON.stringify` does: `None` at the top,
+    /// a dropped field in an object, `null` in an array.
+    pub fn evaluate(
+        &self,
+        input: &Value,
+        bindings: &[(&str, &Value)],
+        env: &mut Env<'_>,
+    ) -> Result<Option<Value>, Error> {
+        self.evaluate_input(Some(input), bindings, env)
+    }
+
+    /// As [`Expression::evaluate`], with `None` for an *undefined* input.
+    pub fn evaluate_input(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, &Value)],
+        env: &mut Env<'_>,
+    ) -> Result<Option<Value>, Error> {
+        let data = match input {
+            Some(value) => convert::to_jvalue(value),
+            None => JValue::Undefined,
+        };
+        let mut context = Context::new();
+        for (name, value) in bindings {
+            let name = name.strip_prefix('$').unwrap_or(name);
+            // Converting a large workflow variable costs time, so only what the expression can
+            // read is bound (everything, when it can evaluate new source with `$eval`).
+            if self.facts.reads_variable(name) {
+                context.bind(name.to_owned(), convert::to_jvalue(value));
+            }
+        }
+        let options = EvaluatorOptions {
+            timeout_ms: Some(env.limits.timeout_ms),
+            max_stack_depth: Some(env.limits.max_depth),
+            ..EvaluatorOptions::default()
+        };
+        let mut evaluator = Evaluator::with_options(context, options);
+        let seed = if self.facts.may_draw_random() {
+            Some((env.random)())
+        } else {
+            None
+        };
+        functions::register(&mut evaluator, env.now_millis, seed)?;
+        let result = evaluator
+            .evaluate(&self.ast, &data)
+            .map_err(|e| Error::from_evaluator(&e))?;
+        convert::from_jvalue(&result)
+    }
+
+    /// Checks that the expression stays within what AWS Step Functions accepts (JSONata 2.0.6):
+    /// no `??` or `?:` operator (JSONata 2.1) and no `$eval` (Step Functions offers `$parse`).
+    /// Nothing else that jsonata-js added after 2.0.6 changed the language: 2.1 and 2.2 added
+    /// only these operators, evaluation limits and bug fixes.
+    pub fn check_aws_subset(&self) -> Result<(), Error> {
+        match self.facts.aws_violations.first() {
+            None => Ok(()),
+            Some(violation) => Err(Error::new("", violation.clone())),
+        }
+    }
+
+    /// The names of the free variables the expression reads (`$foo` → `"foo"`), sorted, without
+    /// the names it binds itself (`$x := ...`, lambda parameters, `@$x`/`#$i` bindings) and
+    /// without built-in functions (JSONata's and the ones AWS adds). A function called by a
+    /// name that is neither bound nor built in (`$f()`) is a free variable too.
+    pub fn free_variables(&self) -> Vec<String> {
+        self.facts
+            .free
+            .iter()
+            .filter(|name| !analysis::is_builtin_function(name))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the expression reads the context value `$` (or `$$`) at the top level, outside
+    /// any path step, predicate or function body, where it means the input. Step Functions
+    /// rejects that; the field names of a bare path (`foo.bar`) count too.
+    pub fn reads_top_level_input(&self) -> bool {
+        self.facts.reads_top_level_input
+    }
+}
+
+/// The names of every function that is built in: JSONata's own and those AWS Step Functions
+/// adds. Sorted.
+pub fn builtin_functions() -> BTreeSet<&'static str> {
+    analysis::BUILTINS
+        .iter()
+        .chain(analysis::AWS_FUNCTIONS)
+        .copied()
+        .collect()
+}
