@@ -6,15 +6,22 @@
 //!   `jsonata-core`'s values are reference-counted (`Rc`) and never leave the call.
 //! - Evaluation is pure: `$now()` and `$millis()` read [`Env::now_millis`], and `$random()`,
 //!   `$uuid()` and `$shuffle()` draw from [`Env::random`]. Every evaluation runs under
-//!   [`Limits`] (a depth and a time limit), so it can neither hang nor overflow the stack.
+//!   [`Limits`] (a depth and a time limit, checked at every step of the evaluation), and deep
+//!   recursion runs on heap-allocated stack segments, so it neither hangs nor overflows the
+//!   stack.
 //! - The functions AWS Step Functions adds are registered on every evaluation: `$partition`,
 //!   `$range`, `$hash`, `$random([seed])`, `$uuid` and `$parse` (see the `functions` module).
 //! - [`Expression::check_aws_subset`] rejects what Step Functions (JSONata 2.0.6) does not
 //!   accept: the `??` and `?:` operators of JSONata 2.1, and `$eval`.
 //!
-//! Known differences from jsonata-js (kept in `tests/suite.rs`'s skip list and scoreboard):
-//! error positions are not reported (`jsonata-core` does not track them), and a string holding a
-//! lone UTF-16 surrogate cannot exist in Rust.
+//! Known gaps:
+//! - error positions are not reported (`jsonata-core` does not track them);
+//! - a string holding a lone UTF-16 surrogate cannot exist in Rust (the two reference-suite
+//!   cases that need one are skipped);
+//! - the time limit is checked between steps, so one built-in call runs to its end:
+//!   `$pad('', 100000000)` takes seconds and a large allocation;
+//! - `$toMillis(text, picture)` with a picture that leaves out the date (`'[H]:[m]'`) takes
+//!   today's date from the system clock, inside jsonata-core, not from `Env::now_millis`.
 
 mod analysis;
 mod convert;
@@ -95,10 +102,63 @@ impl Error {
         }
     }
 
-    fn from_parser(error: &ParserError) -> Error {
+    /// A parse error, worded as jsonata-js words it (Step Functions reports these messages in
+    /// its INVALID_JSONATA_EXPRESSION diagnostics): tokens appear as their JSON text (`"]"`),
+    /// where jsonata-core names them (`RightBracket`).
+    fn from_parser(error: &ParserError, source: &str) -> Error {
         match error {
             // The one parse error jsonata-core gives no code (jsonata-js: S0106).
             ParserError::UnclosedComment => Error::new("S0106", "Comment has no closing tag"),
+            // jsonata-core reports an unterminated regex as an unterminated string.
+            ParserError::UnclosedString if unterminated_regex(source) => {
+                Error::new("S0302", "No terminating / in regular expression")
+            }
+            ParserError::Expected { expected, found } if expected != "parameter name" => {
+                if found == "Eof" {
+                    Error::new(
+                        "S0203",
+                        format!("Expected {} before end of expression", js_token(expected)),
+                    )
+                } else {
+                    Error::new(
+                        "S0202",
+                        format!("Expected {}, got {}", js_token(expected), js_token(found)),
+                    )
+                }
+            }
+            ParserError::UnexpectedToken(token) if token != "Eof" => {
+                if token.chars().next().is_some_and(char::is_alphabetic) {
+                    Error::new(
+                        "S0211",
+                        format!(
+                            "The symbol {} cannot be used as a unary operator",
+                            js_token(token)
+                        ),
+                    )
+                } else {
+                    Error::new("S0204", format!("Unknown operator: {}", js_token(token)))
+                }
+            }
+            ParserError::InvalidSyntax(message) => {
+                match message.strip_prefix("S0201: Syntax error: ") {
+                    Some(token) => {
+                        Error::new("S0201", format!("Syntax error: {}", js_token(token)))
+                    }
+                    None => Error::from_message(message),
+                }
+            }
+            ParserError::Coded {
+                code: "S0214",
+                message,
+            } => {
+                let symbol = if message.contains('#') { "#" } else { "@" };
+                Error::new(
+                    "S0214",
+                    format!(
+                        "The right side of \"{symbol}\" must be a variable name (start with $)"
+                    ),
+                )
+            }
             other => Error::from_message(&other.to_string()),
         }
     }
@@ -139,6 +199,95 @@ fn find_code(message: &str) -> Option<(&str, &str)> {
         let next = message[start..].find(": ")?;
         start += next + 2;
     }
+}
+
+/// A token as jsonata-js shows it in a message (`JSON.stringify` of its value), from the name
+/// jsonata-core gives it: `RightBracket` → `"]"`, `Number(2.0)` → `2`, `Identifier("a")` → `"a"`.
+fn js_token(name: &str) -> String {
+    let symbol = match name {
+        "LeftParen" => "(",
+        "RightParen" => ")",
+        "LeftBracket" => "[",
+        "RightBracket" => "]",
+        "LeftBrace" => "{",
+        "RightBrace" => "}",
+        "Comma" => ",",
+        "Semicolon" => ";",
+        "Colon" => ":",
+        "Dot" => ".",
+        "DotDot" => "..",
+        "Question" => "?",
+        "QuestionQuestion" => "??",
+        "QuestionColon" => "?:",
+        "ColonEqual" => ":=",
+        "TildeArrow" => "~>",
+        "Plus" => "+",
+        "Minus" => "-",
+        "Star" => "*",
+        "StarStar" => "**",
+        "Slash" => "/",
+        "Percent" => "%",
+        "Equal" => "=",
+        "NotEqual" => "!=",
+        "LessThan" => "<",
+        "LessThanOrEqual" => "<=",
+        "GreaterThan" => ">",
+        "GreaterThanOrEqual" => ">=",
+        "And" => "and",
+        "Or" => "or",
+        "In" => "in",
+        "Ampersand" => "&",
+        "Caret" => "^",
+        "Pipe" => "|",
+        "Hash" => "#",
+        "At" => "@",
+        "Eof" => "(end)",
+        "True" => return "true".to_owned(),
+        "False" => return "false".to_owned(),
+        "Null" => return "null".to_owned(),
+        _ => {
+            // `Number(2.0)`, `String("x")`, `Identifier("a")`, `Variable("a")`, `Function("f")`.
+            let Some((kind, rest)) = name.split_once('(') else {
+                return Value::String(name.to_owned()).to_string();
+            };
+            let inner = rest.strip_suffix(')').unwrap_or(rest);
+            return match kind {
+                "Number" => inner
+                    .parse::<f64>()
+                    .map_or_else(|_| inner.to_owned(), |n| convert::number(n).to_string()),
+                // Rust's debug form of a plain string is its JSON form.
+                "String" | "Identifier" | "Variable" | "ParentVariable" | "Function" => {
+                    inner.to_owned()
+                }
+                _ => name.to_owned(),
+            };
+        }
+    };
+    Value::String(symbol.to_owned()).to_string()
+}
+
+/// Whether the literal left unterminated at the end of `source` is a regex (`/abc`) rather
+/// than a string: the last place where a quote or slash opens a token.
+fn unterminated_regex(source: &str) -> bool {
+    use jsonata_core::parser::{Lexer, Token};
+    let lexes = |prefix: &str| {
+        let mut lexer = Lexer::new(prefix.to_owned());
+        loop {
+            match lexer.next_token() {
+                Ok(Token::Eof) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    };
+    // The literal runs to the end, so every quote or slash inside it sits after an
+    // unterminated prefix: the last opener with a clean prefix is where it starts.
+    source
+        .char_indices()
+        .rev()
+        .filter(|(_, c)| matches!(c, '\'' | '"' | '/'))
+        .find(|(i, _)| lexes(&source[..*i]))
+        .is_some_and(|(_, c)| c == '/')
 }
 
 /// Bounds on one evaluation.
@@ -197,7 +346,7 @@ impl fmt::Debug for Env<'_> {
 impl Expression {
     /// Parses `source`. Syntax errors carry jsonata-js's codes (`S0xxx`).
     pub fn parse(source: &str) -> Result<Expression, Error> {
-        let ast = parser::parse(source).map_err(|e| Error::from_parser(&e))?;
+        let ast = parser::parse(source).map_err(|e| Error::from_parser(&e, source))?;
         let facts = analysis::Facts::of(&ast);
         Ok(Expression {
             source: source.into(),
@@ -288,11 +437,15 @@ impl Expression {
             .collect()
     }
 
-    /// Whether the expression reads the context value `$` (or `$$`) at the top level, outside
-    /// any path step, predicate or function body, where it means the input. Step Functions
-    /// rejects that; the field names of a bare path (`foo.bar`) count too.
-    pub fn reads_top_level_input(&self) -> bool {
-        self.facts.reads_top_level_input
+    /// The expression's reads of its input at the top level, in source order: the field names
+    /// a path starts with (`phone` in `phone.number`), `$` (as in `$.phone`), `*` and `**`, when
+    /// they are evaluated against the input rather than inside a path step, predicate, sort or
+    /// transform; and `$$` wherever it appears. A function body counts as top level when the
+    /// function is defined there, since it reads the input it was defined against.
+    ///
+    /// Step Functions rejects these reads (its `$states.input` is the way to the input).
+    pub fn top_level_input_reads(&self) -> &[String] {
+        &self.facts.top_level_reads
     }
 }
 
