@@ -39,6 +39,10 @@ pub mod code {
     pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
     /// A state name breaks the naming rules (too long).
     pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
+    /// A JSONata expression does not parse, or uses what Step Functions' JSONata 2.0 lacks.
+    pub const INVALID_JSONATA_EXPRESSION: &str = "INVALID_JSONATA_EXPRESSION";
+    /// A JSONata expression reads something Step Functions does not offer there.
+    pub const UNSUPPORTED_JSONATA_EXPRESSION: &str = "UNSUPPORTED_JSONATA_EXPRESSION";
     /// The text is not a JSON (or YAML) document.
     pub const INVALID_JSON_DESCRIPTION: &str = "INVALID_JSON_DESCRIPTION";
 }

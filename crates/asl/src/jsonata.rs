@@ -1,26 +1,132 @@
 //! JSONata expressions as they appear in definitions: `"{% expression %}"`.
 //!
-//! This module recognises and keeps the expressions. Parsing and evaluating JSONata itself
-//! belongs to its own crate (issue #6); until then the interpreter reports
-//! `States.QueryEvaluationError` when it meets one.
+//! An [`Expression`] is recognised and parsed once, when the definition is loaded; the loader
+//! turns its problems into diagnostics (`INVALID_JSONATA_EXPRESSION`,
+//! `UNSUPPORTED_JSONATA_EXPRESSION`). Evaluation goes through the `aslan-jsonata` facade.
+
+use aslan_jsonata as jsonata;
+
+use crate::diagnostics::code;
+
+/// Which members of `$states` an expression can read, so that evaluation builds only those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatesReads {
+    /// `$states.input`.
+    pub input: bool,
+    /// `$states.context`.
+    pub context: bool,
+    /// `$states.result`.
+    pub result: bool,
+    /// `$states.errorOutput`.
+    pub error_output: bool,
+}
 
 /// One `{% ... %}` expression.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Expression {
     source: String,
+    compiled: Result<jsonata::Expression, jsonata::Error>,
+    variables: Vec<String>,
+    states: StatesReads,
+}
+
+impl PartialEq for Expression {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
 }
 
 impl Expression {
-    /// Recognises `{% ... %}`; `None` for any other string, which AWS treats as a literal.
+    /// Recognises `{% ... %}` and parses it; `None` for any other string, which AWS treats as
+    /// a literal. A parse error is kept for the loader to report.
     pub fn recognise(text: &str) -> Option<Expression> {
         let inner = text.strip_prefix("{%")?.strip_suffix("%}")?;
+        let source = inner.trim().to_owned();
+        let compiled = jsonata::Expression::parse(&source);
+        let variables = match &compiled {
+            Ok(expression) => expression
+                .free_variables()
+                .into_iter()
+                .filter(|name| name != "states")
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        // Reading `$states` other than through `.member` (e.g. `$keys($states)`) needs all of it.
+        let whole = source
+            .match_indices("$states")
+            .any(|(at, _)| !source[at + "$states".len()..].starts_with('.'));
+        let reads = |member: &str| whole || source.contains(&format!("$states.{member}"));
+        let states = StatesReads {
+            input: reads("input"),
+            context: reads("context"),
+            result: reads("result"),
+            error_output: reads("errorOutput"),
+        };
         Some(Expression {
-            source: inner.trim().to_owned(),
+            source,
+            compiled,
+            variables,
+            states,
         })
     }
 
     /// The expression without its delimiters.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The parsed expression, or why it does not parse.
+    pub fn compiled(&self) -> Result<&jsonata::Expression, &jsonata::Error> {
+        self.compiled.as_ref()
+    }
+
+    /// The workflow variables it reads (free variables other than `$states`).
+    pub fn variables(&self) -> &[String] {
+        &self.variables
+    }
+
+    /// The members of `$states` it reads.
+    pub fn states_reads(&self) -> StatesReads {
+        self.states
+    }
+
+    /// Problems AWS reports when the definition is created, as (code, message) pairs.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let expression = match &self.compiled {
+            Ok(expression) => expression,
+            Err(error) => return vec![(code::INVALID_JSONATA_EXPRESSION, error.message.clone())],
+        };
+        let mut problems = Vec::new();
+        if let Err(error) = expression.check_aws_subset() {
+            problems.push((code::INVALID_JSONATA_EXPRESSION, error.message));
+        }
+        for read in expression.top_level_input_reads() {
+            let message = if read == "$$" {
+                "Reference to '$$' is not supported.".to_owned()
+            } else {
+                format!("Reference to '{read}' at the top level is not supported.")
+            };
+            problems.push((code::UNSUPPORTED_JSONATA_EXPRESSION, message));
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_and_reports() {
+        assert!(Expression::recognise("plain").is_none());
+        assert!(Expression::recognise("{% 1 + %}").is_some_and(|e| !e.problems().is_empty()));
+        let good = Expression::recognise("{% $states.input.a + $x %}").expect("recognised");
+        assert!(good.problems().is_empty());
+        assert_eq!(good.variables(), ["x"]);
+        assert!(good.states_reads().input && !good.states_reads().context);
+        let bare = Expression::recognise("{% phone %}").expect("recognised");
+        assert_eq!(bare.problems()[0].0, "UNSUPPORTED_JSONATA_EXPRESSION");
+        let whole = Expression::recognise("{% $keys($states) %}").expect("recognised");
+        assert!(whole.states_reads().result);
     }
 }

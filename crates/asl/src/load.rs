@@ -1086,11 +1086,20 @@ impl Loader {
     }
 
     fn check_expression(&mut self, expression: &Expression, at: &str, span: Span, field: &str) {
-        if expression.source().is_empty() {
-            self.error(
-                at,
-                span,
-                format!("The JSONata expression for the field '{field}' is empty"),
+        let _ = field;
+        for (code, message) in expression.problems() {
+            self.diagnostics
+                .push(Diagnostic::error(code, at, message).with_span(span));
+        }
+        // Only a catcher has an error output to read.
+        if expression.source().contains("$states.errorOutput") && !at.contains("/Catch[") {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    code::UNSUPPORTED_JSONATA_EXPRESSION,
+                    at,
+                    "Field '$states.errorOutput' does not exist.",
+                )
+                .with_span(span),
             );
         }
     }
@@ -1119,6 +1128,7 @@ impl Loader {
             if language == QueryLanguage::Jsonata
                 && let Some(expression) = node.as_str().and_then(Expression::recognise)
             {
+                self.check_expression(&expression, at, node.span, "Assign");
                 return Template::Expression(expression);
             }
             self.error(
@@ -1164,6 +1174,12 @@ impl Loader {
                 if language == QueryLanguage::Jsonata
                     && let Some(expression) = fixed_node.as_str().and_then(Expression::recognise)
                 {
+                    self.check_expression(
+                        &expression,
+                        &child(pointer, field),
+                        fixed_node.span,
+                        field,
+                    );
                     return Some(Seconds::Expression(expression));
                 }
                 self.positive_integer(fixed_node, &child(pointer, field), field, 99_999_999)
@@ -1861,6 +1877,7 @@ impl Loader {
                 if language == QueryLanguage::Jsonata
                     && let Some(expression) = value.as_str().and_then(Expression::recognise)
                 {
+                    self.check_expression(&expression, &at, value.span, "Seconds");
                     return WaitUntil::Seconds(Seconds::Expression(expression));
                 }
                 match self.integer(value, &at, "Seconds") {
@@ -1890,6 +1907,7 @@ impl Loader {
                 if language == QueryLanguage::Jsonata
                     && let Some(expression) = Expression::recognise(text)
                 {
+                    self.check_expression(&expression, &at, value.span, "Timestamp");
                     return WaitUntil::TimestampExpression(expression);
                 }
                 match Timestamp::parse_rfc3339(text) {
@@ -1935,6 +1953,7 @@ impl Loader {
                     if language == QueryLanguage::Jsonata
                         && let Some(expression) = Expression::recognise(s)
                     {
+                        self.check_expression(&expression, &child(pointer, field), v.span, field);
                         return Some(Text::Expression(expression));
                     }
                     Some(Text::Literal(s.to_owned()))
@@ -2184,6 +2203,12 @@ impl Loader {
                     .then(|| m.as_str().and_then(Expression::recognise))
                     .flatten()
                 {
+                    self.check_expression(
+                        &expression,
+                        &child(pointer, "MaxConcurrency"),
+                        m.span,
+                        "MaxConcurrency",
+                    );
                     MaxConcurrency::Expression(expression)
                 } else {
                     match self.integer(m, &child(pointer, "MaxConcurrency"), "MaxConcurrency") {
@@ -2273,6 +2298,7 @@ impl Loader {
                 if language == QueryLanguage::Jsonata
                     && let Some(expression) = v.as_str().and_then(Expression::recognise)
                 {
+                    self.check_expression(&expression, &child(pointer, field), v.span, field);
                     return Some(Tolerance::Expression(expression));
                 }
                 match &v.kind {

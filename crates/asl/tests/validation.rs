@@ -2,19 +2,12 @@
 //! diagnostics AWS gives for it (code and location; messages where AWS's text is known).
 //!
 //! A case passes when the result (OK/FAIL) matches and every expected (code, location) pair is
-//! among ours. Cases that need JSONata parsing (issue #6) are listed separately and do not fail
-//! the test; everything else must pass.
+//! among ours. Every case must pass.
 
 use std::path::Path;
 
 use aslan_asl::{LoadOptions, MachineType};
 use serde_json::Value;
-
-/// Codes that need the JSONata parser, which arrives with issue #6.
-const NEEDS_JSONATA: &[&str] = &[
-    "INVALID_JSONATA_EXPRESSION",
-    "UNSUPPORTED_JSONATA_EXPRESSION",
-];
 
 #[test]
 fn validation_table() {
@@ -27,7 +20,6 @@ fn validation_table() {
     files.sort();
     assert!(files.len() >= 60, "the table must hold at least 60 cases");
     let mut failures = Vec::new();
-    let mut deferred = Vec::new();
     let mut passed = 0;
     for path in &files {
         let name = path
@@ -56,10 +48,8 @@ fn validation_table() {
                 if got_ok { "OK" } else { "FAIL" }
             ));
         }
-        let mut needs_jsonata = false;
         for diagnostic in expected["diagnostics"].as_array().into_iter().flatten() {
             let code = diagnostic["code"].as_str().unwrap_or_default();
-            needs_jsonata |= NEEDS_JSONATA.contains(&code);
             let location = diagnostic["location"]
                 .as_str()
                 .filter(|l| l.starts_with('/'));
@@ -82,21 +72,10 @@ fn validation_table() {
                 problems.join(", "),
                 ours.join(" | ")
             );
-            if needs_jsonata {
-                deferred.push(line)
-            } else {
-                failures.push(line)
-            }
+            failures.push(line);
         }
     }
-    println!(
-        "validation table: {passed}/{} pass, {} deferred to the JSONata issue",
-        files.len(),
-        deferred.len()
-    );
-    for line in &deferred {
-        println!("deferred: {line}");
-    }
+    println!("validation table: {passed}/{} pass", files.len());
     assert!(
         failures.is_empty(),
         "{} validation cases fail:\n{}",

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 
 use aslan_asl::intrinsics::{Intrinsic, IntrinsicError};
+use aslan_asl::jsonata::Expression;
 use aslan_asl::jsonpath::{JsonPath, PathRoot};
 use aslan_asl::template::Template;
 use aslan_types::Timestamp;
@@ -121,6 +122,15 @@ pub(crate) struct Scope<'a> {
     pub(crate) variables: &'a Variables,
     /// The execution's random state (splitmix64), advanced by `States.UUID` and friends.
     pub(crate) random: &'a Cell<u64>,
+    /// Now, for JSONata's `$now()` and `$millis()`.
+    pub(crate) now: i64,
+    /// `$states.input` when it differs from `input` (a Map's ItemSelector reads the item as `$`
+    /// in JSONPath but the Map's input as `$states.input`).
+    pub(crate) states_input: Option<&'a Value>,
+    /// `$states.result` (Task, Parallel and Map `Output` and `Assign`).
+    pub(crate) result: Option<&'a Value>,
+    /// `$states.errorOutput` (a catcher's `Output` and `Assign`).
+    pub(crate) error_output: Option<&'a Value>,
 }
 
 /// Draws the next number of a splitmix64 sequence.
@@ -157,11 +167,42 @@ impl Scope<'_> {
     }
 }
 
+/// Where in a template a value is, for messages: `Output/result/items`.
+#[derive(Clone, Copy)]
+struct Field<'a> {
+    parent: Option<&'a Field<'a>>,
+    name: &'a str,
+}
+
+impl std::fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(parent) = self.parent {
+            write!(f, "{parent}/")?;
+        }
+        f.write_str(self.name)
+    }
+}
+
 /// Evaluates a template. `field` names the template in error messages (`Parameters`, ...).
 pub(crate) fn template(
     template: &Template,
     scope: &Scope<'_>,
     field: &str,
+) -> Result<Value, StateError> {
+    template_at(
+        template,
+        scope,
+        &Field {
+            parent: None,
+            name: field,
+        },
+    )
+}
+
+fn template_at(
+    template: &Template,
+    scope: &Scope<'_>,
+    field: &Field<'_>,
 ) -> Result<Value, StateError> {
     match template {
         Template::Const(value) => Ok(value.clone()),
@@ -176,7 +217,8 @@ pub(crate) fn template(
                             compact(scope.input)
                         ))
                     })?,
-                    other => self::template(other, scope, field)?,
+                    Template::Intrinsic(call) => intrinsic(call, scope)?,
+                    other => template_at(other, scope, &Field { parent: Some(field), name: key })?,
                 };
                 out.insert(key.clone(), value);
             }
@@ -184,7 +226,7 @@ pub(crate) fn template(
         }
         Template::Array(items) => items
             .iter()
-            .map(|item| self::template(item, scope, field))
+            .map(|item| template_at(item, scope, field))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         Template::Path(path) => scope.select(path).map_err(|_| {
@@ -195,14 +237,93 @@ pub(crate) fn template(
             ))
         }),
         Template::Intrinsic(call) => intrinsic(call, scope),
-        Template::Expression(expression) => Err(StateError::new(
+        Template::Expression(expression) => {
+            let field = field.to_string();
+            match self::expression(expression, scope, &field)? {
+                Some(value) => Ok(value),
+                None => Err(StateError::new(
+                    "States.QueryEvaluationError",
+                    format!(
+                        "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
+                        expression.source()
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+/// Evaluates a JSONata expression whose value is required: *undefined* is an error.
+pub(crate) fn expression_value(
+    expression: &Expression,
+    scope: &Scope<'_>,
+    field: &str,
+) -> Result<Value, StateError> {
+    self::expression(expression, scope, field)?.ok_or_else(|| {
+        StateError::new(
             "States.QueryEvaluationError",
             format!(
-                "The JSONata expression '{}' specified for the field '{field}' cannot be evaluated: JSONata is not supported by this version of aslan",
+                "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
                 expression.source()
             ),
-        )),
+        )
+    })
+}
+
+/// Evaluates a JSONata expression with `$states` and the workflow variables it reads bound.
+/// `Ok(None)` is JSONata's *undefined*.
+pub(crate) fn expression(
+    expression: &Expression,
+    scope: &Scope<'_>,
+    field: &str,
+) -> Result<Option<Value>, StateError> {
+    let compiled = expression
+        .compiled()
+        .map_err(|error| StateError::new("States.QueryEvaluationError", error.message.clone()))?;
+    // `$states` holds only the members the expression reads: building and converting the
+    // context object or a large input costs time.
+    let reads = expression.states_reads();
+    let mut states = Map::new();
+    if reads.input {
+        states.insert(
+            "input".into(),
+            scope.states_input.unwrap_or(scope.input).clone(),
+        );
     }
+    if reads.context {
+        states.insert("context".into(), scope.context.to_value());
+    }
+    if reads.result
+        && let Some(result) = scope.result
+    {
+        states.insert("result".into(), result.clone());
+    }
+    if reads.error_output
+        && let Some(error_output) = scope.error_output
+    {
+        states.insert("errorOutput".into(), error_output.clone());
+    }
+    let states = Value::Object(states);
+    let mut bindings: Vec<(&str, &Value)> = Vec::with_capacity(expression.variables().len() + 1);
+    bindings.push(("states", &states));
+    for name in expression.variables() {
+        if let Some(value) = scope.variables.get(name) {
+            bindings.push((name.as_str(), value));
+        }
+    }
+    let mut random = || next_random(scope.random);
+    let mut env = aslan_jsonata::Env::new(scope.now, &mut random);
+    compiled.evaluate_input(None, &bindings, &mut env).map_err(|error| {
+        let code = if error.code.is_empty() { String::new() } else { format!("{}: ", error.code) };
+        StateError::new(
+            "States.QueryEvaluationError",
+            format!(
+                "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {code}{}",
+                expression.source(),
+                error.message
+            ),
+        )
+    })
 }
 
 /// Evaluates an intrinsic call; failures are `States.IntrinsicFailure`, except paths that match

@@ -169,8 +169,36 @@ pub struct Execution {
     next_id: u64,
     event_id: i64,
     rng_state: Cell<u64>,
+    /// The time of the event being handled (for JSONata's `$now()`).
+    now: i64,
     transitions: u64,
     outcome: Option<Outcome>,
+}
+
+/// What a finished state hands to [`Execution::complete`].
+struct Completion {
+    /// JSONPath: the state's value with `ResultPath` applied. JSONata: the state's input.
+    value: Value,
+    /// An upper bound of `value`'s size.
+    bound: usize,
+    /// The state a Choice picked.
+    next: Option<StateId>,
+    /// The Choice rule that matched (its `Output`/`Assign` apply).
+    branch: Option<usize>,
+    /// JSONPath: what `Assign` reads, when not `value`. JSONata: `$states.result`.
+    result: Option<Value>,
+}
+
+impl Completion {
+    fn of(value: Value, bound: usize) -> Self {
+        Completion {
+            value,
+            bound,
+            next: None,
+            branch: None,
+            result: None,
+        }
+    }
 }
 
 /// What handling one state did to its frame.
@@ -205,6 +233,7 @@ impl Execution {
             next_id: 1,
             event_id: 0,
             rng_state,
+            now: 0,
             transitions: 0,
             outcome: None,
         }
@@ -243,6 +272,7 @@ impl Execution {
         if self.outcome.is_some() {
             return;
         }
+        self.now = env.now;
         match event {
             Event::Start { input } => self.start(definition, input, env, out),
             Event::TaskStarted { task } => self.task_started(task, env, out),
@@ -469,6 +499,7 @@ impl Execution {
                     }
                     Ok(result) => {
                         let raw = std::mem::take(&mut frame.input);
+                        let mut assign_source = None;
                         let (combined, bound) = match result {
                             // No InputPath, Parameters or Result: the result is the input itself.
                             None => match &pass.result_path {
@@ -481,27 +512,38 @@ impl Execution {
                                     (apply_result_path(raw, copy, path), bound)
                                 }
                             },
-                            Some(result) => self.merge(&frame, raw, result, &pass.result_path),
+                            Some(result) => {
+                                // `Assign` reads the result, before `ResultPath` merges it.
+                                assign_source = state.assign.as_ref().map(|_| result.clone());
+                                self.merge(&frame, raw, result, &pass.result_path)
+                            }
                         };
                         match combined {
                             Err(error) => {
                                 self.fail_state(definition, frame_id, frame, state, error, env, out)
                             }
-                            Ok(value) => self.complete(
-                                definition, frame_id, frame, state, value, bound, None, env, out,
-                            ),
+                            Ok(value) => {
+                                let completion = Completion {
+                                    result: assign_source,
+                                    ..Completion::of(value, bound)
+                                };
+                                self.complete(
+                                    definition, frame_id, frame, state, completion, env, out,
+                                )
+                            }
                         }
                     }
                 }
             }
             StateKind::Choice(choice) => {
+                // The matched rule's index, or usize::MAX for `Default`.
                 let decided = self.with_effective(&frame, state, |_, scope, _| {
-                    for branch in &choice.choices {
+                    for (index, branch) in choice.choices.iter().enumerate() {
                         if evaluate_rule(&branch.rule, scope)? {
-                            return Ok(Some(branch.next));
+                            return Ok(Some((branch.next, index)));
                         }
                     }
-                    Ok(choice.default)
+                    Ok(choice.default.map(|next| (next, usize::MAX)))
                 });
                 match decided {
                     Err(error) => {
@@ -702,7 +744,7 @@ impl Execution {
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
-        choice_next: Option<StateId>,
+        choice: Option<(StateId, usize)>,
         env: &Env,
         out: &mut Vec<Command>,
     ) -> Step {
@@ -717,17 +759,14 @@ impl Execution {
             Err(error) => self.fail_state(definition, frame_id, frame, state, error, env, out),
             Ok(value) => {
                 let bound = frame.input_bound;
-                self.complete(
-                    definition,
-                    frame_id,
-                    frame,
-                    state,
-                    value,
-                    bound,
-                    choice_next,
-                    env,
-                    out,
-                )
+                let completion = Completion {
+                    next: choice.map(|(next, _)| next),
+                    branch: choice
+                        .map(|(_, branch)| branch)
+                        .filter(|&b| b != usize::MAX),
+                    ..Completion::of(value, bound)
+                };
+                self.complete(definition, frame_id, frame, state, completion, env, out)
             }
         }
     }
@@ -772,6 +811,19 @@ impl Execution {
         input: &Value,
         f: impl FnOnce(&Scope<'_>) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
+        self.with_scope_full(frame, state, input, None, None, f)
+    }
+
+    /// Evaluates `f` with `$states.result` and `$states.errorOutput` bound too.
+    fn with_scope_full<T>(
+        &self,
+        frame: &Frame,
+        state: &State,
+        input: &Value,
+        result: Option<&Value>,
+        error_output: Option<&Value>,
+        f: impl FnOnce(&Scope<'_>) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
         let context = Context {
             execution_id: &self.info.execution_arn,
             execution_name: &self.info.execution_name,
@@ -793,6 +845,10 @@ impl Execution {
             context: &context,
             variables: &frame.variables,
             random: &self.rng_state,
+            now: self.now,
+            states_input: None,
+            result,
+            error_output,
         };
         f(&scope)
     }
@@ -836,8 +892,9 @@ impl Execution {
         }
     }
 
-    /// Finishes a state: `OutputPath`, the size limit, `Assign`, `...StateExited`, then the
-    /// transition.
+    /// Finishes a state: its output (`OutputPath`, or JSONata's `Output`), the size limit,
+    /// `Assign`, `...StateExited`, then the transition. `Output` and `Assign` both read the
+    /// variables as they were before the state.
     #[allow(clippy::too_many_arguments)]
     fn complete(
         &mut self,
@@ -845,29 +902,96 @@ impl Execution {
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
-        value: Value,
-        bound: usize,
-        choice_next: Option<StateId>,
+        completion: Completion,
         env: &Env,
         out: &mut Vec<Command>,
     ) -> Step {
-        let _ = frame_id;
-        let output = match &state.output_path {
-            OptionalPath::Whole => value,
-            OptionalPath::Discard => Value::Object(JsonMap::new()),
-            OptionalPath::Path(path) => match self.select_path(path, &value, &frame, state) {
-                Ok(v) => v.into_owned(),
-                Err(_) => {
-                    let error = StateError::runtime(format!(
-                        "Invalid path '{}' : No results for path: {}",
-                        path.source(),
-                        path.normalized()
-                    ));
+        let Completion {
+            value,
+            bound,
+            next,
+            branch,
+            result,
+        } = completion;
+        let (output_template, assign_template) = match (branch, &state.kind) {
+            (Some(index), StateKind::Choice(choice)) => match choice.choices.get(index) {
+                Some(rule) => (
+                    rule.output.as_ref().or(state.output.as_ref()),
+                    rule.assign.as_ref().or(state.assign.as_ref()),
+                ),
+                None => (state.output.as_ref(), state.assign.as_ref()),
+            },
+            _ => (state.output.as_ref(), state.assign.as_ref()),
+        };
+        let (output, mut bound, assigned) = if state.query_language == QueryLanguage::Jsonata {
+            let evaluated =
+                self.with_scope_full(&frame, state, &value, result.as_ref(), None, |scope| {
+                    let output = output_template
+                        .map(|t| eval::template(t, scope, "Output"))
+                        .transpose()?;
+                    let assigned = assign_template
+                        .map(|t| eval::template(t, scope, "Assign"))
+                        .transpose()?;
+                    Ok((output, assigned))
+                });
+            match evaluated {
+                Err(error) => {
                     return self.fail_state(definition, frame_id, frame, state, error, env, out);
                 }
-            },
+                Ok((Some(output), assigned)) => {
+                    let bound = if self.options.max_payload_bytes.is_some() {
+                        json_size(&output)
+                    } else {
+                        0
+                    };
+                    (output, bound, assigned)
+                }
+                Ok((None, assigned)) => match result {
+                    Some(result) => {
+                        let bound = if self.options.max_payload_bytes.is_some() {
+                            json_size(&result)
+                        } else {
+                            0
+                        };
+                        (result, bound, assigned)
+                    }
+                    None => (value, bound, assigned),
+                },
+            }
+        } else {
+            let assigned = match assign_template {
+                None => None,
+                Some(template) => {
+                    let source = result.as_ref().unwrap_or(&value);
+                    match self.with_scope(&frame, state, source, |scope| {
+                        eval::template(template, scope, "Assign")
+                    }) {
+                        Ok(values) => Some(values),
+                        Err(error) => {
+                            return self
+                                .fail_state(definition, frame_id, frame, state, error, env, out);
+                        }
+                    }
+                }
+            };
+            let output = match &state.output_path {
+                OptionalPath::Whole => value,
+                OptionalPath::Discard => Value::Object(JsonMap::new()),
+                OptionalPath::Path(path) => match self.select_path(path, &value, &frame, state) {
+                    Ok(v) => v.into_owned(),
+                    Err(_) => {
+                        let error = StateError::runtime(format!(
+                            "Invalid path '{}' : No results for path: {}",
+                            path.source(),
+                            path.normalized()
+                        ));
+                        return self
+                            .fail_state(definition, frame_id, frame, state, error, env, out);
+                    }
+                },
+            };
+            (output, bound, assigned)
         };
-        let mut bound = bound;
         if let Some(limit) = self.options.max_payload_bytes
             && bound > limit
         {
@@ -883,13 +1007,9 @@ impl Execution {
                 return self.fail_state(definition, frame_id, frame, state, error, env, out);
             }
         }
-        if let Some(assign) = &state.assign
-            && let Err(error) = self.assign(&mut frame, state, assign, &output)
-        {
-            return self.fail_state(definition, frame_id, frame, state, error, env, out);
-        }
-        self.record_exited(&mut frame, state, &output, env, out);
-        let next = match (&state.kind, choice_next) {
+        let assigned = self.apply_assigned(&mut frame, assigned);
+        self.record_exited(&mut frame, state, &output, assigned, env, out);
+        let next = match (&state.kind, next) {
             (_, Some(next)) => Transition::Next(next),
             (StateKind::Succeed, _) => Transition::End,
             _ => state.transition,
@@ -906,12 +1026,36 @@ impl Execution {
         }
     }
 
+    /// Sets the variables an `Assign` produced; returns them as AWS's `assignedVariables`
+    /// (name → JSON text) when history is recorded.
+    fn apply_assigned(
+        &self,
+        frame: &mut Frame,
+        assigned: Option<Value>,
+    ) -> Option<std::collections::BTreeMap<String, String>> {
+        let Some(Value::Object(map)) = assigned else {
+            return None;
+        };
+        let mut recorded = self
+            .options
+            .record_history
+            .then(std::collections::BTreeMap::new);
+        for (name, value) in map {
+            if let Some(recorded) = recorded.as_mut() {
+                recorded.insert(name.clone(), compact(&value));
+            }
+            frame.variables.set(name, value);
+        }
+        recorded
+    }
+
     /// Records `...StateExited` (Fail states have none).
     fn record_exited(
         &mut self,
         frame: &mut Frame,
         state: &State,
         output: &Value,
+        assigned: Option<std::collections::BTreeMap<String, String>>,
         env: &Env,
         out: &mut Vec<Command>,
     ) {
@@ -924,29 +1068,13 @@ impl Execution {
                 name: state.name.clone(),
                 output: output_text,
                 output_details: Some(history::not_truncated()),
-                assigned_variables: None,
-                assigned_variables_details: None,
+                assigned_variables_details: assigned
+                    .is_some()
+                    .then(aslan_types::history::AssignedVariablesDetails::not_truncated),
+                assigned_variables: assigned,
             });
         });
         frame.last_event = id;
-    }
-
-    fn assign(
-        &self,
-        frame: &mut Frame,
-        state: &State,
-        assign: &Template,
-        output: &Value,
-    ) -> Result<(), StateError> {
-        let values = self.with_scope(frame, state, output, |scope| {
-            eval::template(assign, scope, "Assign")
-        })?;
-        if let Value::Object(map) = values {
-            for (name, value) in map {
-                frame.variables.set(name, value);
-            }
-        }
-        Ok(())
     }
 
     /// A state failed: retry, catch, or fail the frame.
@@ -1027,17 +1155,56 @@ impl Execution {
             error_output.insert("Cause".into(), Value::String(error.cause.clone()));
             let error_output = Value::Object(error_output);
             let raw = std::mem::take(&mut frame.input);
-            let (combined, bound) = self.merge(&frame, raw, error_output, &catcher.result_path);
-            let value = match combined {
-                Ok(v) => v,
-                Err(e) => return Step::Failed(frame, e),
+            // A catcher's `Output` (JSONata) or `ResultPath` (JSONPath) makes the output; its
+            // `Assign` reads the error output, with the variables as they were.
+            let evaluated = if state.query_language == QueryLanguage::Jsonata {
+                self.with_scope_full(&frame, state, &raw, None, Some(&error_output), |scope| {
+                    let output = catcher
+                        .output
+                        .as_ref()
+                        .map(|t| eval::template(t, scope, "Output"))
+                        .transpose()?;
+                    let assigned = catcher
+                        .assign
+                        .as_ref()
+                        .map(|t| eval::template(t, scope, "Assign"))
+                        .transpose()?;
+                    Ok((output, assigned))
+                })
+                .map(|(output, assigned)| {
+                    let output = output.unwrap_or_else(|| error_output.clone());
+                    let bound = if self.options.max_payload_bytes.is_some() {
+                        json_size(&output)
+                    } else {
+                        0
+                    };
+                    (output, bound, assigned)
+                })
+            } else {
+                let assigned = catcher
+                    .assign
+                    .as_ref()
+                    .map(|t| {
+                        self.with_scope(&frame, state, &error_output, |scope| {
+                            eval::template(t, scope, "Assign")
+                        })
+                    })
+                    .transpose();
+                assigned.and_then(|assigned| {
+                    let (combined, bound) =
+                        self.merge(&frame, raw, error_output.clone(), &catcher.result_path);
+                    combined.map(|value| (value, bound, assigned))
+                })
             };
-            if let Some(assign) = &catcher.assign
-                && let Err(e) = self.assign(&mut frame, state, assign, &value)
-            {
-                return Step::Failed(frame, e);
-            }
-            self.record_exited(&mut frame, state, &value, env, out);
+            let (value, bound, assigned) = match evaluated {
+                Ok(done) => done,
+                Err(e) => {
+                    let e = e.located(&state.name, frame.entered_event);
+                    return Step::Failed(frame, e);
+                }
+            };
+            let assigned = self.apply_assigned(&mut frame, assigned);
+            self.record_exited(&mut frame, state, &value, assigned, env, out);
             frame.state = catcher.next;
             frame.input = value;
             frame.input_bound = bound;
@@ -1152,12 +1319,27 @@ impl Execution {
             }
         };
         let raw = std::mem::take(&mut frame.input);
+        if state.query_language == QueryLanguage::Jsonata {
+            // `Output` reads `$states.input` and `$states.result`; by default it is the result.
+            let bound = frame.input_bound;
+            let completion = Completion {
+                result: Some(result),
+                ..Completion::of(raw, bound)
+            };
+            return self.complete(definition, frame_id, frame, state, completion, env, out);
+        }
+        // `Assign` reads the result, before `ResultPath` puts it into the input.
+        let assign_source = state.assign.as_ref().map(|_| result.clone());
         let (combined, bound) = self.merge(&frame, raw, result, result_path);
         match combined {
             Err(error) => self.fail_state(definition, frame_id, frame, state, error, env, out),
-            Ok(value) => self.complete(
-                definition, frame_id, frame, state, value, bound, None, env, out,
-            ),
+            Ok(value) => {
+                let completion = Completion {
+                    result: assign_source,
+                    ..Completion::of(value, bound)
+                };
+                self.complete(definition, frame_id, frame, state, completion, env, out)
+            }
         }
     }
 
@@ -1192,6 +1374,15 @@ impl Execution {
                 })?;
                 match selected.as_ref() {
                     Value::Array(items) => items.clone(),
+                    other if state.query_language == QueryLanguage::Jsonata => {
+                        return Err(StateError::new(
+                            "States.QueryEvaluationError",
+                            format!(
+                                "Map state input must be an array but was: {}",
+                                compact(other)
+                            ),
+                        ));
+                    }
                     other => {
                         return Err(StateError::runtime(format!(
                             "Item selector '{}' did not produce a list: {}",
@@ -1204,10 +1395,15 @@ impl Execution {
             ItemsSource::Items(template) => match eval::template(template, scope, "Items")? {
                 Value::Array(items) => items,
                 other => {
+                    let source = match template {
+                        Template::Expression(expression) => expression.source().to_owned(),
+                        _ => compact(&other),
+                    };
                     return Err(StateError::new(
                         "States.QueryEvaluationError",
                         format!(
-                            "Map state input must be an array but was: {}",
+                            "The JSONata expression '{source}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                            json_type(&other),
                             compact(&other)
                         ),
                     ));
@@ -1235,11 +1431,22 @@ impl Execution {
                     }
                 }
             }
-            MaxConcurrency::Expression(_) => {
-                return Err(StateError::new(
-                    "States.QueryEvaluationError",
-                    "JSONata is not supported by this version of aslan",
-                ));
+            MaxConcurrency::Expression(expression) => {
+                let value = eval::expression_value(expression, scope, "MaxConcurrency")?;
+                match value.as_u64() {
+                    Some(n) if n <= u32::MAX as u64 => n as usize,
+                    _ => {
+                        return Err(StateError::new(
+                            "States.QueryEvaluationError",
+                            format!(
+                                "The JSONata expression '{}' specified for the field 'MaxConcurrency' returned an unexpected result type. Expected 'integer', but was '{}' for value: {}",
+                                expression.source(),
+                                json_type(&value),
+                                compact(&value)
+                            ),
+                        ));
+                    }
+                }
             }
         };
         // ItemSelector runs once per item, with `$$.Map.Item` set.
@@ -1255,10 +1462,8 @@ impl Execution {
                         ..*scope.context
                     };
                     let item_scope = Scope {
-                        input: scope.input,
                         context: &context,
-                        variables: scope.variables,
-                        random: scope.random,
+                        ..*scope
                     };
                     selected.push(eval::template(selector, &item_scope, "ItemSelector")?);
                 }
@@ -2116,13 +2321,17 @@ fn fail_text(text: &Text, scope: &Scope<'_>, field: &str) -> Result<String, Stat
             Value::String(s) => Ok(s),
             other => Ok(compact(&other)),
         },
-        Text::Expression(expression) => Err(StateError::new(
-            "States.QueryEvaluationError",
-            format!(
-                "The JSONata expression '{}' cannot be evaluated: JSONata is not supported by this version of aslan",
-                expression.source()
-            ),
-        )),
+        Text::Expression(expression) => {
+            let name = if field == "ErrorPath" {
+                "Error"
+            } else {
+                "Cause"
+            };
+            match eval::expression_value(expression, scope, name)? {
+                Value::String(s) => Ok(s),
+                other => Ok(compact(&other)),
+            }
+        }
     }
 }
 
@@ -2147,13 +2356,22 @@ fn resolve_seconds(seconds: &Seconds, scope: &Scope<'_>, field: &str) -> Result<
                 ))),
             }
         }
-        Seconds::Expression(expression) => Err(StateError::new(
-            "States.QueryEvaluationError",
-            format!(
-                "The JSONata expression '{}' cannot be evaluated: JSONata is not supported by this version of aslan",
-                expression.source()
-            ),
-        )),
+        Seconds::Expression(expression) => {
+            let name = field.trim_end_matches("Path");
+            let value = eval::expression_value(expression, scope, name)?;
+            match value.as_u64() {
+                Some(n) if n > 0 => Ok(n),
+                _ => Err(StateError::new(
+                    "States.QueryEvaluationError",
+                    format!(
+                        "The JSONata expression '{}' specified for the field '{name}' returned an unexpected result type. Expected 'integer', but was '{}' for value: {}",
+                        expression.source(),
+                        json_type(&value),
+                        compact(&value)
+                    ),
+                )),
+            }
+        }
     }
 }
 
@@ -2207,14 +2425,34 @@ fn wait_until(until: &WaitUntil, scope: &Scope<'_>, now: i64) -> Result<i64, Sta
                 ))),
             }
         }
-        WaitUntil::Seconds(Seconds::Expression(expression))
-        | WaitUntil::TimestampExpression(expression) => Err(StateError::new(
-            "States.QueryEvaluationError",
-            format!(
-                "The JSONata expression '{}' cannot be evaluated: JSONata is not supported by this version of aslan",
-                expression.source()
-            ),
-        )),
+        WaitUntil::Seconds(Seconds::Expression(expression)) => {
+            let value = eval::expression_value(expression, scope, "Seconds")?;
+            match value.as_i64() {
+                Some(seconds) if seconds >= 0 => Ok(now + seconds * 1000),
+                _ => Err(StateError::new(
+                    "States.QueryEvaluationError",
+                    format!(
+                        "The JSONata expression '{}' specified for the field 'Seconds' returned an unexpected result type. Expected 'integer', but was '{}' for value: {}",
+                        expression.source(),
+                        json_type(&value),
+                        compact(&value)
+                    ),
+                )),
+            }
+        }
+        WaitUntil::TimestampExpression(expression) => {
+            let value = eval::expression_value(expression, scope, "Timestamp")?;
+            match value.as_str().map(Timestamp::parse_rfc3339) {
+                Some(Ok(t)) => Ok(t.as_millis()),
+                _ => Err(StateError::new(
+                    "States.QueryEvaluationError",
+                    format!(
+                        "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {}",
+                        display(&value)
+                    ),
+                )),
+            }
+        }
     }
 }
 
@@ -2223,5 +2461,17 @@ fn display(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => compact(other),
+    }
+}
+
+/// JSON type names as AWS's messages use them.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
