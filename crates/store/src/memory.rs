@@ -1,0 +1,264 @@
+//! An in-memory [`Store`]: for Express executions, tests, and `aslan serve --data-dir :memory:`.
+//! It runs the same conformance suite as the durable backends.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use crate::{
+    Activity, Error, Execution, ExecutionChange, ExecutionQuery, HistoryEntry, JournalEntry,
+    Result, StateMachine, Store,
+};
+
+#[derive(Debug, Default)]
+struct Data {
+    machines: BTreeMap<String, StateMachine>,
+    executions: HashMap<String, Execution>,
+    journals: HashMap<String, Vec<JournalEntry>>,
+    histories: HashMap<String, Vec<HistoryEntry>>,
+    activities: BTreeMap<String, Activity>,
+    tags: HashMap<String, BTreeMap<String, String>>,
+}
+
+/// A store that lives as long as the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    data: Mutex<Data>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn data(&self) -> std::sync::MutexGuard<'_, Data> {
+        // A panic while holding the lock leaves consistent data (every method writes last).
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Newest first, then by ARN, as every backend orders executions.
+pub fn execution_order(a: &Execution, b: &Execution) -> std::cmp::Ordering {
+    b.start_ms.cmp(&a.start_ms).then_with(|| a.arn.cmp(&b.arn))
+}
+
+impl Store for MemoryStore {
+    fn create_state_machine(&self, machine: &StateMachine) -> Result<()> {
+        let mut data = self.data();
+        if data.machines.contains_key(&machine.arn) {
+            return Err(Error::AlreadyExists(machine.arn.clone()));
+        }
+        data.machines.insert(machine.arn.clone(), machine.clone());
+        Ok(())
+    }
+
+    fn update_state_machine(&self, machine: &StateMachine) -> Result<()> {
+        let mut data = self.data();
+        match data.machines.get_mut(&machine.arn) {
+            Some(existing) => {
+                *existing = machine.clone();
+                Ok(())
+            }
+            None => Err(Error::NotFound(machine.arn.clone())),
+        }
+    }
+
+    fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachine>> {
+        Ok(self.data().machines.get(arn).cloned())
+    }
+
+    fn delete_state_machine(&self, arn: &str) -> Result<()> {
+        self.data().machines.remove(arn);
+        Ok(())
+    }
+
+    fn list_state_machines(&self, after: Option<&str>, limit: usize) -> Result<Vec<StateMachine>> {
+        let data = self.data();
+        Ok(data
+            .machines
+            .values()
+            .filter(|m| after.is_none_or(|after| m.arn.as_str() > after))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn commit(&self, changes: Vec<ExecutionChange>) -> Result<()> {
+        let mut data = self.data();
+        for change in &changes {
+            if let Some(created) = &change.created {
+                if data.executions.contains_key(&created.arn) {
+                    return Err(Error::AlreadyExists(created.arn.clone()));
+                }
+            } else if !data.executions.contains_key(&change.arn) {
+                return Err(Error::NotFound(change.arn.clone()));
+            }
+        }
+        for change in changes {
+            if let Some(created) = change.created {
+                data.executions.insert(created.arn.clone(), created);
+            }
+            data.journals
+                .entry(change.arn.clone())
+                .or_default()
+                .extend(change.journal);
+            data.histories
+                .entry(change.arn.clone())
+                .or_default()
+                .extend(change.history);
+            if let (Some(ending), Some(execution)) =
+                (change.ending, data.executions.get_mut(&change.arn))
+            {
+                execution.status = ending.status;
+                execution.output = ending.output;
+                execution.error = ending.error;
+                execution.cause = ending.cause;
+                execution.stop_ms = Some(ending.stop_ms);
+            }
+        }
+        Ok(())
+    }
+
+    fn get_execution(&self, arn: &str) -> Result<Option<Execution>> {
+        Ok(self.data().executions.get(arn).cloned())
+    }
+
+    fn list_executions(&self, query: &ExecutionQuery) -> Result<Vec<Execution>> {
+        let data = self.data();
+        let mut found: Vec<&Execution> = data
+            .executions
+            .values()
+            .filter(|e| {
+                query
+                    .state_machine_arn
+                    .as_deref()
+                    .is_none_or(|arn| e.state_machine_arn == arn)
+            })
+            .filter(|e| {
+                query
+                    .status
+                    .as_deref()
+                    .is_none_or(|status| e.status == status)
+            })
+            .filter(|e| match &query.after {
+                None => true,
+                Some((start_ms, arn)) => {
+                    e.start_ms < *start_ms || (e.start_ms == *start_ms && e.arn > *arn)
+                }
+            })
+            .collect();
+        found.sort_by(|a, b| execution_order(a, b));
+        Ok(found.into_iter().take(query.limit).cloned().collect())
+    }
+
+    fn running_executions(&self) -> Result<Vec<Execution>> {
+        let data = self.data();
+        let mut found: Vec<Execution> = data
+            .executions
+            .values()
+            .filter(|e| e.status == "RUNNING")
+            .cloned()
+            .collect();
+        found.sort_by(execution_order);
+        Ok(found)
+    }
+
+    fn journal(&self, arn: &str) -> Result<Vec<JournalEntry>> {
+        Ok(self.data().journals.get(arn).cloned().unwrap_or_default())
+    }
+
+    fn history(
+        &self,
+        arn: &str,
+        after_id: Option<i64>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<HistoryEntry>> {
+        let data = self.data();
+        let Some(events) = data.histories.get(arn) else {
+            return Ok(Vec::new());
+        };
+        let found: Vec<HistoryEntry> = if reverse {
+            events
+                .iter()
+                .rev()
+                .filter(|e| after_id.is_none_or(|after| e.id < after))
+                .take(limit)
+                .cloned()
+                .collect()
+        } else {
+            events
+                .iter()
+                .filter(|e| after_id.is_none_or(|after| e.id > after))
+                .take(limit)
+                .cloned()
+                .collect()
+        };
+        Ok(found)
+    }
+
+    fn create_activity(&self, activity: &Activity) -> Result<Activity> {
+        let mut data = self.data();
+        Ok(data
+            .activities
+            .entry(activity.arn.clone())
+            .or_insert_with(|| activity.clone())
+            .clone())
+    }
+
+    fn get_activity(&self, arn: &str) -> Result<Option<Activity>> {
+        Ok(self.data().activities.get(arn).cloned())
+    }
+
+    fn delete_activity(&self, arn: &str) -> Result<()> {
+        self.data().activities.remove(arn);
+        Ok(())
+    }
+
+    fn list_activities(&self, after: Option<&str>, limit: usize) -> Result<Vec<Activity>> {
+        let data = self.data();
+        Ok(data
+            .activities
+            .values()
+            .filter(|a| after.is_none_or(|after| a.arn.as_str() > after))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn tag(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {
+        let mut data = self.data();
+        let entry = data.tags.entry(resource_arn.to_owned()).or_default();
+        for (key, value) in tags {
+            entry.insert(key.clone(), value.clone());
+        }
+        Ok(())
+    }
+
+    fn untag(&self, resource_arn: &str, keys: &[String]) -> Result<()> {
+        let mut data = self.data();
+        if let Some(entry) = data.tags.get_mut(resource_arn) {
+            for key in keys {
+                entry.remove(key);
+            }
+        }
+        Ok(())
+    }
+
+    fn tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .data()
+            .tags
+            .get(resource_arn)
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_store_passes_the_suite() {
+        crate::testing::run_all(crate::memory::MemoryStore::new);
+    }
+}

@@ -1,0 +1,286 @@
+//! The conformance suite every [`Store`] backend runs: `run_all(|| MyStore::new(...))`.
+
+use crate::{
+    Activity, Ending, Error, Execution, ExecutionChange, ExecutionQuery, HistoryEntry,
+    JournalEntry, StateMachine, Store,
+};
+
+/// A state machine record for tests.
+pub fn machine(name: &str) -> StateMachine {
+    StateMachine {
+        arn: format!("arn:aws:states:us-east-1:123456789012:stateMachine:{name}"),
+        name: name.to_owned(),
+        machine_type: "STANDARD".into(),
+        definition: r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#.into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        created_ms: 1,
+        revision_id: "r1".into(),
+        description: None,
+        logging: None,
+        tracing: None,
+    }
+}
+
+/// An execution record for tests.
+pub fn execution(machine: &str, name: &str, start_ms: i64) -> Execution {
+    Execution {
+        arn: format!("arn:aws:states:us-east-1:123456789012:execution:{machine}:{name}"),
+        state_machine_arn: format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine}"),
+        name: name.to_owned(),
+        status: "RUNNING".into(),
+        input: "{}".into(),
+        output: None,
+        error: None,
+        cause: None,
+        start_ms,
+        stop_ms: None,
+        definition: "{}".into(),
+        role_arn: "r".into(),
+        seed: 7,
+        revision_id: "r1".into(),
+    }
+}
+
+fn created(execution: Execution) -> ExecutionChange {
+    ExecutionChange {
+        arn: execution.arn.clone(),
+        journal: vec![JournalEntry {
+            seq: 1,
+            now_ms: execution.start_ms,
+            event: "start".into(),
+        }],
+        history: vec![HistoryEntry {
+            id: 1,
+            event: "{\"id\":1}".into(),
+        }],
+        created: Some(execution),
+        ending: None,
+    }
+}
+
+/// Runs every test against fresh stores made by `make`.
+pub fn run_all<S: Store>(make: impl Fn() -> S) {
+    state_machines(&make());
+    executions_and_journals(&make());
+    commit_is_atomic(&make());
+    listing_and_paging(&make());
+    history_paging(&make());
+    activities_and_tags(&make());
+}
+
+fn state_machines(store: &impl Store) {
+    let m = machine("a");
+    store.create_state_machine(&m).expect("create");
+    assert!(matches!(
+        store.create_state_machine(&m),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.get_state_machine(&m.arn).expect("get"),
+        Some(m.clone())
+    );
+    let updated = StateMachine {
+        definition: "{\"x\":1}".into(),
+        revision_id: "r2".into(),
+        ..m.clone()
+    };
+    store.update_state_machine(&updated).expect("update");
+    assert_eq!(
+        store
+            .get_state_machine(&m.arn)
+            .expect("get")
+            .map(|m| m.revision_id),
+        Some("r2".into())
+    );
+    store.create_state_machine(&machine("b")).expect("create b");
+    let page = store.list_state_machines(None, 1).expect("list");
+    assert_eq!(page.len(), 1);
+    let rest = store
+        .list_state_machines(Some(&page[0].arn), 10)
+        .expect("list");
+    assert_eq!(rest.len(), 1);
+    store.delete_state_machine(&m.arn).expect("delete");
+    assert_eq!(store.get_state_machine(&m.arn).expect("get"), None);
+    assert!(matches!(
+        store.update_state_machine(&m),
+        Err(Error::NotFound(_))
+    ));
+}
+
+fn executions_and_journals(store: &impl Store) {
+    let e = execution("m", "e1", 10);
+    store
+        .commit(vec![created(e.clone())])
+        .expect("create execution");
+    assert!(matches!(
+        store.commit(vec![created(e.clone())]),
+        Err(Error::AlreadyExists(_))
+    ));
+    store
+        .commit(vec![ExecutionChange {
+            arn: e.arn.clone(),
+            journal: vec![JournalEntry {
+                seq: 2,
+                now_ms: 11,
+                event: "done".into(),
+            }],
+            history: vec![HistoryEntry {
+                id: 2,
+                event: "{\"id\":2}".into(),
+            }],
+            ending: Some(Ending {
+                status: "SUCCEEDED".into(),
+                output: Some("{}".into()),
+                error: None,
+                cause: None,
+                stop_ms: 11,
+            }),
+            created: None,
+        }])
+        .expect("append");
+    let journal = store.journal(&e.arn).expect("journal");
+    assert_eq!(
+        journal.iter().map(|j| j.seq).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let stored = store.get_execution(&e.arn).expect("get").expect("exists");
+    assert_eq!(stored.status, "SUCCEEDED");
+    assert_eq!(stored.stop_ms, Some(11));
+    assert!(store.running_executions().expect("running").is_empty());
+    assert!(matches!(
+        store.commit(vec![ExecutionChange {
+            arn: "nope".into(),
+            ..Default::default()
+        }]),
+        Err(Error::NotFound(_))
+    ));
+}
+
+fn commit_is_atomic(store: &impl Store) {
+    let a = execution("m", "a", 1);
+    store.commit(vec![created(a.clone())]).expect("create a");
+    // The second change fails, so the first must not be applied either.
+    let b = execution("m", "b", 2);
+    let result = store.commit(vec![created(b.clone()), created(a.clone())]);
+    assert!(matches!(result, Err(Error::AlreadyExists(_))));
+    assert_eq!(store.get_execution(&b.arn).expect("get"), None);
+    assert_eq!(store.running_executions().expect("running").len(), 1);
+}
+
+fn listing_and_paging(store: &impl Store) {
+    for i in 0..5 {
+        store
+            .commit(vec![created(execution("m", &format!("e{i}"), 100 + i))])
+            .expect("create");
+    }
+    store
+        .commit(vec![created(execution("other", "x", 500))])
+        .expect("create other");
+    let query = ExecutionQuery {
+        state_machine_arn: Some("arn:aws:states:us-east-1:123456789012:stateMachine:m".into()),
+        limit: 2,
+        ..Default::default()
+    };
+    let first = store.list_executions(&query).expect("list");
+    assert_eq!(
+        first.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        vec!["e4", "e3"]
+    );
+    let last = first.last().expect("page");
+    let second = store
+        .list_executions(&ExecutionQuery {
+            after: Some((last.start_ms, last.arn.clone())),
+            ..query.clone()
+        })
+        .expect("list");
+    assert_eq!(
+        second.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        vec!["e2", "e1"]
+    );
+    let succeeded = store
+        .list_executions(&ExecutionQuery {
+            status: Some("SUCCEEDED".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .expect("list");
+    assert!(succeeded.is_empty());
+    assert_eq!(store.running_executions().expect("running").len(), 6);
+}
+
+fn history_paging(store: &impl Store) {
+    let e = execution("m", "h", 1);
+    let mut change = created(e.clone());
+    change.history = (1..=5)
+        .map(|id| HistoryEntry {
+            id,
+            event: format!("{{\"id\":{id}}}"),
+        })
+        .collect();
+    store.commit(vec![change]).expect("create");
+    let ids = |entries: Vec<HistoryEntry>| entries.into_iter().map(|h| h.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.history(&e.arn, None, 2, false).expect("h")),
+        vec![1, 2]
+    );
+    assert_eq!(
+        ids(store.history(&e.arn, Some(2), 10, false).expect("h")),
+        vec![3, 4, 5]
+    );
+    assert_eq!(
+        ids(store.history(&e.arn, None, 2, true).expect("h")),
+        vec![5, 4]
+    );
+    assert_eq!(
+        ids(store.history(&e.arn, Some(4), 10, true).expect("h")),
+        vec![3, 2, 1]
+    );
+    assert!(
+        store
+            .history("missing", None, 10, false)
+            .expect("h")
+            .is_empty()
+    );
+}
+
+fn activities_and_tags(store: &impl Store) {
+    let a = Activity {
+        arn: "arn:aws:states:us-east-1:1:activity:a".into(),
+        name: "a".into(),
+        created_ms: 5,
+    };
+    assert_eq!(store.create_activity(&a).expect("create"), a);
+    let again = Activity {
+        created_ms: 9,
+        ..a.clone()
+    };
+    assert_eq!(
+        store
+            .create_activity(&again)
+            .expect("idempotent")
+            .created_ms,
+        5
+    );
+    assert_eq!(store.list_activities(None, 10).expect("list").len(), 1);
+    store.delete_activity(&a.arn).expect("delete");
+    assert_eq!(store.get_activity(&a.arn).expect("get"), None);
+
+    store
+        .tag(
+            "arn:x",
+            &[("b".into(), "2".into()), ("a".into(), "1".into())],
+        )
+        .expect("tag");
+    store
+        .tag("arn:x", &[("a".into(), "3".into())])
+        .expect("retag");
+    assert_eq!(
+        store.tags("arn:x").expect("tags"),
+        vec![("a".into(), "3".into()), ("b".into(), "2".into())]
+    );
+    store.untag("arn:x", &["a".into()]).expect("untag");
+    assert_eq!(
+        store.tags("arn:x").expect("tags"),
+        vec![("b".into(), "2".into())]
+    );
+}
