@@ -58,7 +58,8 @@ fuzz_target!(|data: &[u8]| {
             PathRoot::Context => &CONTEXT,
             PathRoot::Variable(name) => &INPUT[name.as_str()],
         };
-        path.select(doc).map_err(|e| IntrinsicError { message: e.message })
+        path.select(doc)
+            .map_err(|e| IntrinsicError { message: e.message })
     };
     let mut state = 0x5eed_u64;
     let mut random = || {

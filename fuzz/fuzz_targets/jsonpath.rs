@@ -83,6 +83,11 @@ fn check(path: &JsonPath, doc: &Value) {
                 );
             }
         }
-        Err(_) => assert_eq!(&written, doc, "a failed set of {} modified the document", path.source()),
+        Err(_) => assert_eq!(
+            &written,
+            doc,
+            "a failed set of {} modified the document",
+            path.source()
+        ),
     }
 }

@@ -64,7 +64,8 @@ fn run(definition: &Definition, express: bool) {
     };
     let clock = VirtualClock::new(start);
     let input = Value::Object(Map::new());
-    let result = aslan_engine::run_blocking(definition, input, options, &clock, Arc::new(NoHandler))
-        .expect("a current-thread runtime can be built");
+    let result =
+        aslan_engine::run_blocking(definition, input, options, &clock, Arc::new(NoHandler))
+            .expect("a current-thread runtime can be built");
     std::hint::black_box(result);
 }

@@ -161,7 +161,7 @@ fn commit_is_atomic(store: &impl Store) {
     store.commit(vec![created(a.clone())]).expect("create a");
     // The second change fails, so the first must not be applied either.
     let b = execution("m", "b", 2);
-    let result = store.commit(vec![created(b.clone()), created(a.clone())]);
+    let result = store.commit(vec![created(b.clone()), created(a)]);
     assert!(matches!(result, Err(Error::AlreadyExists(_))));
     assert_eq!(store.get_execution(&b.arn).expect("get"), None);
     assert_eq!(store.running_executions().expect("running").len(), 1);
@@ -190,7 +190,7 @@ fn listing_and_paging(store: &impl Store) {
     let second = store
         .list_executions(&ExecutionQuery {
             after: Some((last.start_ms, last.arn.clone())),
-            ..query.clone()
+            ..query
         })
         .expect("list");
     assert_eq!(
