@@ -52,6 +52,15 @@ impl From<TypeArg> for MachineType {
 
 #[derive(Subcommand)]
 enum Commands {
+    /// Serve the AWS Step Functions API (and, later, the console) on one port.
+    Serve {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8083")]
+        bind: std::net::SocketAddr,
+        /// Where the embedded store keeps its data (`:memory:` keeps nothing).
+        #[arg(long, default_value = ".aslan")]
+        data_dir: String,
+    },
     /// Run a state machine to completion in this process and print its output.
     Run {
         /// The definition (JSON, JSON with comments, or YAML).
@@ -112,6 +121,7 @@ enum Commands {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Commands::Serve { bind, data_dir } => cmd_serve(bind, &data_dir),
         Commands::Run {
             definition,
             input,
@@ -153,6 +163,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn cmd_serve(bind: std::net::SocketAddr, data_dir: &str) -> Result<ExitCode> {
+    let options = aslan_server::ServeOptions {
+        bind,
+        data_dir: (data_dir != ":memory:").then(|| PathBuf::from(data_dir)),
+        ..aslan_server::ServeOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(aslan_server::serve(options, None))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_text(path: &Path) -> Result<String> {

@@ -5,8 +5,12 @@
 //!   [`VirtualClock`] that makes long Waits take no time.
 //! - [`task`]: the [`TaskHandler`] interface through which every Task reaches its work.
 //! - [`local`]: the in-process runner behind `aslan run` and `aslan bench`.
+//! - [`durable`]: the engine behind `aslan serve`: one event loop, group-committed journals,
+//!   recovery by replay; [`journal`] is its record format.
 
 pub mod clock;
+pub mod durable;
+pub mod journal;
 pub mod local;
 pub mod task;
 

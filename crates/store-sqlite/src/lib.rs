@@ -305,7 +305,7 @@ impl Store for SqliteStore {
             );
             match inserted {
                 Ok(_) => Ok(()),
-                Err(error) if is_constraint(&error) => Err(Error::AlreadyExists(m.arn.clone())),
+                Err(error) if is_constraint(&error) => Err(Error::AlreadyExists(m.arn)),
                 Err(error) => Err(backend(error)),
             }
         })
@@ -320,7 +320,7 @@ impl Store for SqliteStore {
                     params![m.arn, m.name, m.machine_type, m.definition, m.role_arn, m.created_ms, m.revision_id, m.description, m.logging, m.tracing],
                 )
                 .map_err(backend)?;
-            if changed == 0 { Err(Error::NotFound(m.arn.clone())) } else { Ok(()) }
+            if changed == 0 { Err(Error::NotFound(m.arn)) } else { Ok(()) }
         })
     }
 

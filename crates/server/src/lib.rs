@@ -1,0 +1,138 @@
+//! `aslan serve`: the AWS Step Functions API over the durable engine, on one port.
+//!
+//! Wiring only: open the store, start the engine (which resumes every running execution), and
+//! serve the API (`POST /`) and a health check (`GET /health`) until Ctrl-C or SIGTERM.
+
+pub mod api;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use aslan_engine::durable::{self, EngineOptions};
+use aslan_engine::{NoHandler, TaskHandler};
+use aslan_store::Store;
+use aslan_store::memory::MemoryStore;
+use aslan_store_sqlite::SqliteStore;
+use axum::Router;
+use axum::routing::{get, post};
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// Where the embedded store lives; `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
+    /// The account id in ARNs.
+    pub account: String,
+    /// The largest state input/output, bytes.
+    pub max_payload_bytes: Option<usize>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8083)),
+            data_dir: Some(PathBuf::from(".aslan")),
+            account: "123456789012".into(),
+            max_payload_bytes: Some(262_144),
+        }
+    }
+}
+
+/// Why serving failed.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Opens the store named by the options.
+pub fn open_store(options: &ServeOptions) -> Result<Arc<dyn Store>, Error> {
+    match &options.data_dir {
+        None => Ok(Arc::new(MemoryStore::new())),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
+            let store =
+                SqliteStore::open(dir.join("aslan.db")).map_err(|e| Error(e.to_string()))?;
+            Ok(store)
+        }
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM; `ready` hears the bound address once the server listens.
+pub async fn serve(
+    options: ServeOptions,
+    ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+) -> Result<(), Error> {
+    let store = open_store(&options)?;
+    let handler: Arc<dyn TaskHandler> = Arc::new(NoHandler);
+    let engine = durable::spawn(
+        store.clone(),
+        EngineOptions {
+            max_payload_bytes: options.max_payload_bytes,
+            handler,
+            region: "us-east-1".into(),
+        },
+    )
+    .await
+    .map_err(|e| Error(format!("cannot start the engine: {e:?}")))?;
+    let state = Arc::new(api::AppState {
+        store,
+        engine,
+        account: options.account.clone(),
+        definitions: Mutex::new(HashMap::new()),
+        counter: std::sync::atomic::AtomicU64::new(0),
+    });
+    let app = Router::new()
+        .route(
+            "/",
+            post({
+                let state = state.clone();
+                move |headers, body| api::handle(state.clone(), headers, body)
+            }),
+        )
+        .route("/health", get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| Error(format!("cannot listen on {}: {e}", options.bind)))?;
+    let address = listener.local_addr().map_err(|e| Error(e.to_string()))?;
+    eprintln!("aslan: serving the Step Functions API on http://{address}");
+    if let Some(ready) = ready {
+        let _ = ready.send(address);
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error(e.to_string()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    eprintln!("aslan: shutting down");
+}
