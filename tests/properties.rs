@@ -966,7 +966,6 @@ fn accepted_definitions_run_to_an_end() {
 /// in a debug build and ~100,000 in a release build. Found by
 /// `accepted_definitions_run_to_an_end`; ignored until the interpreter bounds nesting depth.
 #[test]
-#[ignore = "stack overflow: the interpreter does not bound the nesting depth of payloads"]
 fn deeply_nested_payloads_do_not_overflow_the_stack() {
     let definition = json!({
         "StartAt": "Nest",
@@ -1025,14 +1024,11 @@ fn deeply_nested_payloads_do_not_overflow_the_stack() {
     assert!(!matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
 }
 
-/// A catcher's output must respect the payload limit like any state output. Today the Catch path
-/// transitions without checking it; the next state checks its own output, but a Map whose items
-/// are not an array fails before that, with a cause that embeds (and escapes) its input. A Map
-/// that catches that error into `$.r` and transitions to itself therefore doubles its input per
-/// iteration: in `accepted_definitions_run_to_an_end` this hung with 10 GB resident, and
-/// `aslan run --max-transitions 25` on this definition takes minutes.
+/// A catcher's output must respect the payload limit like any state output. A Map whose items
+/// are not an array fails with a cause that embeds (and escapes) its input; a Map that catches
+/// that error into `$.r` and transitions to itself would double its input per iteration if the
+/// catch path skipped the limit (found by `accepted_definitions_run_to_an_end`).
 #[test]
-#[ignore = "the interpreter does not apply the payload limit to a catcher's output"]
 fn caught_errors_respect_the_payload_limit() {
     let definition = json!({
         "StartAt": "M",

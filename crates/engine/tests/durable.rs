@@ -47,10 +47,10 @@ fn runtime() -> tokio::runtime::Runtime {
 
 async fn wait_for_status(store: &dyn Store, arn: &str, status: &str) -> aslan_store::Execution {
     for _ in 0..100 {
-        if let Some(execution) = store.get_execution(arn).expect("read") {
-            if execution.status == status {
-                return execution;
-            }
+        if let Some(execution) = store.get_execution(arn).expect("read")
+            && execution.status == status
+        {
+            return execution;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -21,7 +21,7 @@ use serde_json::{Map as JsonMap, Value};
 use crate::error::StateError;
 use crate::eval::{self, Context, Scope, compact};
 use crate::history;
-use crate::size::json_size;
+use crate::size::{Bound, MAX_DEPTH, json_size};
 use crate::vars::Variables;
 use crate::{Command, Env, Event, Outcome, TaskId, TaskRequest, TimerId};
 
@@ -106,7 +106,7 @@ enum Phase {
 struct Frame {
     state: StateId,
     input: Value,
-    input_bound: usize,
+    input_bound: Bound,
     phase: Phase,
     parent: Option<(JoinId, usize)>,
     variables: Variables,
@@ -180,7 +180,7 @@ struct Completion {
     /// JSONPath: the state's value with `ResultPath` applied. JSONata: the state's input.
     value: Value,
     /// An upper bound of `value`'s size.
-    bound: usize,
+    bound: Bound,
     /// The state a Choice picked.
     next: Option<StateId>,
     /// The Choice rule that matched (its `Output`/`Assign` apply).
@@ -190,7 +190,7 @@ struct Completion {
 }
 
 impl Completion {
-    fn of(value: Value, bound: usize) -> Self {
+    fn of(value: Value, bound: Bound) -> Self {
         Completion {
             value,
             bound,
@@ -352,10 +352,7 @@ impl Execution {
                 fire_at: env.now + seconds as i64 * 1000,
             });
         }
-        let bound = match self.options.max_payload_bytes {
-            Some(_) => json_size(&input),
-            None => 0,
-        };
+        let bound = Bound::of(&input);
         // `$$.Execution.Input` needs the input as it was; keep a copy only if something reads it.
         if definition.reads_execution_input {
             self.input = input.clone();
@@ -508,7 +505,11 @@ impl Execution {
                                 }
                                 ResultPath::Path(path) => {
                                     let copy = raw.clone();
-                                    let bound = frame.input_bound * 2 + path.source().len() + 4;
+                                    let bound = frame.input_bound.merged(
+                                        frame.input_bound,
+                                        path.segments_len(),
+                                        path.source().len(),
+                                    );
                                     (apply_result_path(raw, copy, path), bound)
                                 }
                             },
@@ -879,15 +880,16 @@ impl Execution {
         raw: Value,
         result: Value,
         result_path: &ResultPath,
-    ) -> (Result<Value, StateError>, usize) {
-        let measure = self.options.max_payload_bytes.is_some();
-        let result_size = if measure { json_size(&result) } else { 0 };
+    ) -> (Result<Value, StateError>, Bound) {
+        let result_bound = Bound::of(&result);
         match result_path {
-            ResultPath::Replace => (Ok(result), result_size),
+            ResultPath::Replace => (Ok(result), result_bound),
             ResultPath::Discard => (Ok(raw), frame.input_bound),
             ResultPath::Path(path) => (
                 apply_result_path(raw, result, path),
-                frame.input_bound + result_size + path.source().len() + 4,
+                frame
+                    .input_bound
+                    .merged(result_bound, path.segments_len(), path.source().len()),
             ),
         }
     }
@@ -939,20 +941,12 @@ impl Execution {
                     return self.fail_state(definition, frame_id, frame, state, error, env, out);
                 }
                 Ok((Some(output), assigned)) => {
-                    let bound = if self.options.max_payload_bytes.is_some() {
-                        json_size(&output)
-                    } else {
-                        0
-                    };
+                    let bound = Bound::of(&output);
                     (output, bound, assigned)
                 }
                 Ok((None, assigned)) => match result {
                     Some(result) => {
-                        let bound = if self.options.max_payload_bytes.is_some() {
-                            json_size(&result)
-                        } else {
-                            0
-                        };
+                        let bound = Bound::of(&result);
                         (result, bound, assigned)
                     }
                     None => (value, bound, assigned),
@@ -992,18 +986,9 @@ impl Execution {
             };
             (output, bound, assigned)
         };
-        if let Some(limit) = self.options.max_payload_bytes
-            && bound > limit
-        {
-            bound = json_size(&output);
-            if bound > limit {
-                let error = StateError::new(
-                    "States.DataLimitExceeded",
-                    format!(
-                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                        state.name
-                    ),
-                );
+        match self.check_limits(&output, bound, state) {
+            Ok(exact) => bound = exact,
+            Err(error) => {
                 return self.fail_state(definition, frame_id, frame, state, error, env, out);
             }
         }
@@ -1024,6 +1009,44 @@ impl Execution {
             }
             Transition::End => Step::Done(frame, output),
         }
+    }
+
+    /// Checks a state's output against the payload limit and the nesting limit, measuring it
+    /// only when its bound says a limit might be passed. Returns the tightened bound.
+    fn check_limits(
+        &self,
+        output: &Value,
+        bound: Bound,
+        state: &State,
+    ) -> Result<Bound, StateError> {
+        let over_size = self
+            .options
+            .max_payload_bytes
+            .is_some_and(|limit| bound.size > limit);
+        if !over_size && bound.depth <= MAX_DEPTH {
+            return Ok(bound);
+        }
+        let exact = Bound::of(output);
+        if self
+            .options
+            .max_payload_bytes
+            .is_some_and(|limit| exact.size > limit)
+        {
+            return Err(StateError::new(
+                "States.DataLimitExceeded",
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    state.name
+                ),
+            ));
+        }
+        if exact.depth > MAX_DEPTH {
+            return Err(StateError::runtime(format!(
+                "The state/task '{}' returned a result nested more than {MAX_DEPTH} levels deep",
+                state.name
+            )));
+        }
+        Ok(exact)
     }
 
     /// Sets the variables an `Assign` produced; returns them as AWS's `assignedVariables`
@@ -1173,11 +1196,7 @@ impl Execution {
                 })
                 .map(|(output, assigned)| {
                     let output = output.unwrap_or_else(|| error_output.clone());
-                    let bound = if self.options.max_payload_bytes.is_some() {
-                        json_size(&output)
-                    } else {
-                        0
-                    };
+                    let bound = Bound::of(&output);
                     (output, bound, assigned)
                 })
             } else {
@@ -1196,7 +1215,11 @@ impl Execution {
                     combined.map(|value| (value, bound, assigned))
                 })
             };
-            let (value, bound, assigned) = match evaluated {
+            // The caught error's output obeys the same limits as any state's output.
+            let (value, bound, assigned) = match evaluated.and_then(|(value, bound, assigned)| {
+                self.check_limits(&value, bound, state)
+                    .map(|bound| (value, bound, assigned))
+            }) {
                 Ok(done) => done,
                 Err(e) => {
                     let e = e.located(&state.name, frame.entered_event);
@@ -1566,11 +1589,7 @@ impl Execution {
                     });
             });
         }
-        let bound = if self.options.max_payload_bytes.is_some() {
-            json_size(&input)
-        } else {
-            0
-        };
+        let bound = Bound::of(&input);
         let variables = if outer.is_empty() {
             Variables::default()
         } else {
