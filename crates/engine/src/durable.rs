@@ -136,6 +136,7 @@ enum Message {
     },
     Poll {
         activity_arn: String,
+        worker: Option<String>,
         reply: oneshot::Sender<ActivityTask>,
     },
     TaskDone {
@@ -225,9 +226,14 @@ impl Engine {
     }
 
     /// Waits for a task of an activity. Dropping the future gives up (the task stays queued).
-    pub async fn poll_activity(&self, activity_arn: &str) -> Result<ActivityTask, EngineError> {
+    pub async fn poll_activity(
+        &self,
+        activity_arn: &str,
+        worker: Option<String>,
+    ) -> Result<ActivityTask, EngineError> {
         self.ask(|reply| Message::Poll {
             activity_arn: activity_arn.to_owned(),
+            worker,
             reply,
         })
         .await
@@ -248,7 +254,7 @@ struct Live {
 #[derive(Default)]
 struct ActivityQueue {
     pending: VecDeque<(String, TaskId, String, String)>,
-    pollers: VecDeque<oneshot::Sender<ActivityTask>>,
+    pollers: VecDeque<(Option<String>, oneshot::Sender<ActivityTask>)>,
 }
 
 /// Effects performed after a commit.
@@ -409,7 +415,7 @@ impl<C: Clock + 'static> Service<C> {
             let started_tasks: HashSet<TaskId> = entries
                 .iter()
                 .filter_map(|e| match journal::decode(&e.event) {
-                    Some(Event::TaskStarted { task }) => Some(task),
+                    Some(Event::TaskStarted { task, .. }) => Some(task),
                     _ => None,
                 })
                 .collect();
@@ -707,19 +713,26 @@ impl<C: Clock + 'static> Service<C> {
             }
             Message::Poll {
                 activity_arn,
+                worker,
                 reply,
             } => {
                 let queue = self.activities.entry(activity_arn).or_default();
                 match queue.pending.pop_front() {
                     Some((arn, task, token, input)) => {
                         // The hand-out is recorded (ActivityStarted) before the worker hears of it.
-                        self.feed(&arn, Event::TaskStarted { task }, changes, index, effects);
+                        self.feed(
+                            &arn,
+                            Event::TaskStarted { task, worker },
+                            changes,
+                            index,
+                            effects,
+                        );
                         let handed = ActivityTask { token, input };
                         effects.push(Effect::Reply(Box::new(move || {
                             let _ = reply.send(handed);
                         })));
                     }
-                    None => queue.pollers.push_back(reply),
+                    None => queue.pollers.push_back((worker, reply)),
                 }
             }
             Message::TaskDone { arn, task, result } => {
@@ -861,6 +874,16 @@ impl<C: Clock + 'static> Service<C> {
     /// Hands a task to its worker: an activity queue, or the task handler.
     fn dispatch(&mut self, arn: &str, request: TaskRequest) {
         if request.resource.kind == ResourceKind::Activity {
+            // AWS fails the state when its activity does not exist (any more).
+            if matches!(self.store.get_activity(&request.resource.arn), Ok(None)) {
+                let cause = format!("The activity {} does not exist.", request.resource.arn);
+                let _ = self.sender.send(Message::TaskDone {
+                    arn: arn.to_owned(),
+                    task: request.id,
+                    result: Err(TaskError::new("States.Runtime", cause)),
+                });
+                return;
+            }
             let token = request.task_token.clone().unwrap_or_default();
             let input = serde_json::to_string(&request.parameters).unwrap_or_default();
             let queue = self
@@ -871,10 +894,12 @@ impl<C: Clock + 'static> Service<C> {
                 .pending
                 .push_back((arn.to_owned(), request.id, token, input));
             // Wake a waiting worker through the loop, so the hand-out is recorded first.
-            let waiting = std::iter::from_fn(|| queue.pollers.pop_front()).find(|p| !p.is_closed());
-            if let Some(poller) = waiting {
+            let waiting =
+                std::iter::from_fn(|| queue.pollers.pop_front()).find(|(_, p)| !p.is_closed());
+            if let Some((worker, poller)) = waiting {
                 let _ = self.sender.send(Message::Poll {
                     activity_arn: request.resource.arn,
+                    worker,
                     reply: poller,
                 });
             }

@@ -15,6 +15,8 @@ enum Record {
     },
     TaskStarted {
         task: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worker: Option<String>,
     },
     TaskSucceeded {
         task: u64,
@@ -43,7 +45,10 @@ pub fn encode(event: &Event) -> String {
         Event::Start { input } => Record::Start {
             input: input.clone(),
         },
-        Event::TaskStarted { task } => Record::TaskStarted { task: task.0 },
+        Event::TaskStarted { task, worker } => Record::TaskStarted {
+            task: task.0,
+            worker: worker.clone(),
+        },
         Event::TaskSucceeded { task, output } => Record::TaskSucceeded {
             task: task.0,
             output: output.clone(),
@@ -68,7 +73,10 @@ pub fn decode(text: &str) -> Option<Event> {
     let record: Record = serde_json::from_str(text).ok()?;
     Some(match record {
         Record::Start { input } => Event::Start { input },
-        Record::TaskStarted { task } => Event::TaskStarted { task: TaskId(task) },
+        Record::TaskStarted { task, worker } => Event::TaskStarted {
+            task: TaskId(task),
+            worker,
+        },
         Record::TaskSucceeded { task, output } => Event::TaskSucceeded {
             task: TaskId(task),
             output,
@@ -96,7 +104,10 @@ mod tests {
             Event::Start {
                 input: serde_json::json!({"a": [1, 2]}),
             },
-            Event::TaskStarted { task: TaskId(3) },
+            Event::TaskStarted {
+                task: TaskId(3),
+                worker: Some("w".into()),
+            },
             Event::TaskSucceeded {
                 task: TaskId(3),
                 output: serde_json::json!("ok"),

@@ -108,7 +108,10 @@ pub async fn run<C: Clock>(
                 let env = Env { now: clock.now() };
                 execution.handle_into(
                     definition,
-                    Event::TaskStarted { task: id },
+                    Event::TaskStarted {
+                        task: id,
+                        worker: None,
+                    },
                     &env,
                     &mut commands,
                 );

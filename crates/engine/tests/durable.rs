@@ -107,6 +107,13 @@ fn activity_tokens_survive_a_restart() {
     let activity = "arn:aws:states:us-east-1:123456789012:activity:work";
     let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": activity, "End": true}}});
     let arn = "arn:aws:states:us-east-1:123456789012:execution:M:a1";
+    store
+        .create_activity(&aslan_store::Activity {
+            arn: activity.into(),
+            name: "work".into(),
+            created_ms: 0,
+        })
+        .expect("activity");
     let token = {
         let first = runtime();
         let token = first.block_on(async {
@@ -117,7 +124,7 @@ fn activity_tokens_survive_a_restart() {
                 .start(request("a1", definition.clone(), json!({"job": 7})))
                 .await
                 .expect("start");
-            let task = engine.poll_activity(activity).await.expect("task");
+            let task = engine.poll_activity(activity, None).await.expect("task");
             assert_eq!(task.input, r#"{"job":7}"#);
             task.token
         });

@@ -275,7 +275,7 @@ impl Execution {
         self.now = env.now;
         match event {
             Event::Start { input } => self.start(definition, input, env, out),
-            Event::TaskStarted { task } => self.task_started(task, env, out),
+            Event::TaskStarted { task, worker } => self.task_started(task, worker, env, out),
             Event::TaskSucceeded { task, output } => {
                 if let Some(wait) = self.finish_task(task, out) {
                     let output_text = self.options.record_history.then(|| compact(&output));
@@ -1870,14 +1870,36 @@ impl Execution {
                         .and_then(Option::as_ref)
                         .map_or(self.event_id, |f| f.last_event);
                     let error_name = error.error.clone();
-                    let id = self.emit(out, last, HistoryEventType::TaskTimedOut, env, |e| {
-                        e.task_timed_out_event_details =
-                            Some(aslan_types::history::TaskTimedOutEventDetails {
-                                resource_type,
-                                resource,
-                                error: Some(error_name),
-                                cause: None,
-                            });
+                    // Activities and legacy Lambda functions time out with their own event types.
+                    let event_type = match resource_type.as_str() {
+                        "activity" => HistoryEventType::ActivityTimedOut,
+                        "lambda-function" => HistoryEventType::LambdaFunctionTimedOut,
+                        _ => HistoryEventType::TaskTimedOut,
+                    };
+                    let id = self.emit(out, last, event_type, env, |e| match event_type {
+                        HistoryEventType::ActivityTimedOut => {
+                            e.activity_timed_out_event_details =
+                                Some(aslan_types::history::ActivityTimedOutEventDetails {
+                                    error: Some(error_name),
+                                    cause: None,
+                                });
+                        }
+                        HistoryEventType::LambdaFunctionTimedOut => {
+                            e.lambda_function_timed_out_event_details =
+                                Some(aslan_types::history::LambdaFunctionTimedOutEventDetails {
+                                    error: Some(error_name),
+                                    cause: None,
+                                });
+                        }
+                        _ => {
+                            e.task_timed_out_event_details =
+                                Some(aslan_types::history::TaskTimedOutEventDetails {
+                                    resource_type,
+                                    resource,
+                                    error: Some(error_name),
+                                    cause: None,
+                                });
+                        }
                     });
                     if let Some(frame) = self.frames.get_mut(wait.frame).and_then(Option::as_mut) {
                         frame.last_event = id;
@@ -2037,7 +2059,13 @@ impl Execution {
         })));
     }
 
-    fn task_started(&mut self, task: TaskId, env: &Env, out: &mut Vec<Command>) {
+    fn task_started(
+        &mut self,
+        task: TaskId,
+        worker: Option<String>,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
         let Some(wait) = self.tasks.get(&task) else {
             return;
         };
@@ -2066,7 +2094,9 @@ impl Execution {
             }
             HistoryEventType::ActivityStarted => {
                 e.activity_started_event_details =
-                    Some(aslan_types::history::ActivityStartedEventDetails { worker_name: None });
+                    Some(aslan_types::history::ActivityStartedEventDetails {
+                        worker_name: worker.clone(),
+                    });
             }
             _ => {}
         });

@@ -50,6 +50,8 @@ pub enum Event {
     TaskStarted {
         /// Which task.
         task: TaskId,
+        /// The activity worker that took it (`GetActivityTask`'s `workerName`).
+        worker: Option<String>,
     },
     /// The task finished with a result.
     TaskSucceeded {

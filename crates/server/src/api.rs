@@ -33,6 +33,8 @@ pub struct AppState {
     pub definitions: Mutex<HashMap<String, Arc<Definition>>>,
     /// Counter for revision ids and names.
     pub counter: std::sync::atomic::AtomicU64,
+    /// Turns true when the server begins to shut down (long polls end).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// An API error: AWS's error name and a message.
@@ -176,14 +178,19 @@ pub async fn handle(state: Arc<AppState>, headers: HeaderMap, body: axum::body::
             format!("Unknown operation: '{other}'"),
         )),
     };
-    match result {
+    let mut response = match result {
         Ok(value) => (
             [("content-type", "application/x-amz-json-1.0")],
             value.to_string(),
         )
             .into_response(),
         Err(error) => error.into_response(),
+    };
+    // Every AWS response names its request; SDKs put it in their response metadata.
+    if let Ok(id) = axum::http::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        response.headers_mut().insert("x-amzn-requestid", id);
     }
+    response
 }
 
 /// The region of a request, from its SigV4 credential scope (any region works).
@@ -350,6 +357,12 @@ impl Ctx<'_> {
         let name = self.required("name")?;
         let definition = self.required("definition")?;
         let role_arn = self.required("roleArn")?;
+        if !is_role_arn(role_arn) {
+            return Err(Error::new(
+                "InvalidArn",
+                format!("Invalid Role Arn: '{role_arn}'"),
+            ));
+        }
         aslan_types::validate_name(name)
             .map_err(|_| Error::new("InvalidName", format!("Invalid Name: '{name}'")))?;
         let machine_type = self.string("type").unwrap_or("STANDARD");
@@ -407,9 +420,12 @@ impl Ctx<'_> {
                 let existing = self.blocking(move |s| s.get_state_machine(&key)).await?;
                 match existing {
                     Some(existing)
+                        // AWS compares the definition, type and logging and tracing settings; a
+                        // different role keeps the first one.
                         if existing.definition == record.definition
-                            && existing.role_arn == record.role_arn
-                            && existing.machine_type == record.machine_type =>
+                            && existing.machine_type == record.machine_type
+                            && same_json(existing.logging.as_deref(), record.logging.as_deref())
+                            && same_json(existing.tracing.as_deref(), record.tracing.as_deref()) =>
                     {
                         return Ok(
                             json!({"stateMachineArn": arn, "creationDate": epoch(existing.created_ms)}),
@@ -549,7 +565,7 @@ impl Ctx<'_> {
             "name": name,
             "definition": execution.definition,
             "roleArn": execution.role_arn,
-            "updateDate": epoch(execution.start_ms),
+            "updateDate": epoch(revision_time(&execution.revision_id).unwrap_or(execution.start_ms)),
             "revisionId": execution.revision_id,
             "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
             "tracingConfiguration": {"enabled": false},
@@ -736,7 +752,13 @@ impl Ctx<'_> {
 
     async fn list_executions(&self) -> Outcome2 {
         let machine_arn = self.required("stateMachineArn")?;
-        self.machine(machine_arn).await?;
+        let machine = self.machine(machine_arn).await?;
+        if machine.machine_type == "EXPRESS" {
+            return Err(Error::new(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
         let limit = self.limit()?;
         let status = self.string("statusFilter").map(str::to_owned);
         if let Some(status) = &status
@@ -946,11 +968,19 @@ impl Ctx<'_> {
         let arn = self.required("activityArn")?;
         self.activity(arn).await?;
         // Long poll: AWS holds the request up to 60 seconds, then answers with no task.
-        let wait = self.state.engine.poll_activity(arn);
-        match tokio::time::timeout(Duration::from_secs(60), wait).await {
-            Ok(Ok(task)) => Ok(json!({"taskToken": task.token, "input": task.input})),
-            Ok(Err(error)) => Err(error.into()),
-            Err(_) => Ok(json!({})),
+        // A shutting-down server answers at once instead of holding the poll open.
+        let wait = self
+            .state
+            .engine
+            .poll_activity(arn, self.string("workerName").map(str::to_owned));
+        let mut stopping = self.state.stopping.clone();
+        tokio::select! {
+            polled = tokio::time::timeout(Duration::from_secs(60), wait) => match polled {
+                Ok(Ok(task)) => Ok(json!({"taskToken": task.token, "input": task.input})),
+                Ok(Err(error)) => Err(error.into()),
+                Err(_) => Ok(json!({})),
+            },
+            _ = stopping.wait_for(|stopping| *stopping) => Ok(json!({})),
         }
     }
 
@@ -1056,6 +1086,28 @@ impl Ctx<'_> {
             json!({"tags": tags.into_iter().map(|(key, value)| json!({"key": key, "value": value})).collect::<Vec<_>>()}),
         )
     }
+}
+
+/// An IAM role ARN: `arn:PARTITION:iam::ACCOUNT:role/NAME`.
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && parts[2] == "iam"
+        && parts[5].starts_with("role/")
+        && parts[5].len() > 5
+}
+
+/// Two optional JSON texts that mean the same.
+fn same_json(a: Option<&str>, b: Option<&str>) -> bool {
+    let parse = |t: Option<&str>| t.and_then(|t| serde_json::from_str::<Value>(t).ok());
+    parse(a) == parse(b)
+}
+
+/// When a revision was made: revision ids start with the time in hexadecimal milliseconds.
+fn revision_time(revision_id: &str) -> Option<i64> {
+    i64::from_str_radix(revision_id.split('-').next()?, 16).ok()
 }
 
 fn machine_type_of(text: &str) -> MachineType {

@@ -85,12 +85,14 @@ pub async fn serve(
     )
     .await
     .map_err(|e| Error(format!("cannot start the engine: {e:?}")))?;
+    let (stop_sender, stopping) = tokio::sync::watch::channel(false);
     let state = Arc::new(api::AppState {
         store,
         engine,
         account: options.account.clone(),
         definitions: Mutex::new(HashMap::new()),
         counter: std::sync::atomic::AtomicU64::new(0),
+        stopping,
     });
     let app = Router::new()
         .route(
@@ -110,7 +112,10 @@ pub async fn serve(
         let _ = ready.send(address);
     }
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_sender.send(true);
+        })
         .await
         .map_err(|e| Error(e.to_string()))
 }
