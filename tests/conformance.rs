@@ -42,6 +42,7 @@ fn main() {
     let mut pure_jsonata = Group::default();
     let mut accepted = Group::default();
     let mut events = Group::default();
+    let mut jsonata_events = Group::default();
     let mut not_run: Vec<String> = Vec::new();
 
     for (name, case) in &cases {
@@ -89,9 +90,12 @@ fn main() {
                         .failures
                         .push(format!("{name}: {}", result.reasons.join("; ")));
                 }
-                if let Some(expected_events) = case["events"].as_array()
-                    && !uses_jsonata
-                {
+                if let Some(expected_events) = case["events"].as_array() {
+                    let events = if uses_jsonata {
+                        &mut jsonata_events
+                    } else {
+                        &mut events
+                    };
                     events.total += 1;
                     let expected: Vec<&str> =
                         expected_events.iter().filter_map(Value::as_str).collect();
@@ -143,6 +147,11 @@ fn main() {
     );
     line(
         &mut report,
+        "Event sequences of pure JSONata/Variables cases",
+        &jsonata_events,
+    );
+    line(
+        &mut report,
         "Definitions AWS accepted, accepted here",
         &accepted,
     );
@@ -160,6 +169,7 @@ fn main() {
         ("Pure JSONPath failures", &pure),
         ("Pure JSONata/Variables failures", &pure_jsonata),
         ("Event sequence differences", &events),
+        ("JSONata event sequence differences", &jsonata_events),
         ("Accepted-definition failures", &accepted),
         ("Validation failures", &validation),
     ] {

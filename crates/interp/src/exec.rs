@@ -1114,6 +1114,26 @@ impl Execution {
         out: &mut Vec<Command>,
     ) -> Step {
         let error = error.located(&state.name, frame.entered_event);
+        // A JSONata expression that fails is recorded as an EvaluationFailed event first.
+        let evaluation_failed = error.error == "States.QueryEvaluationError";
+        if evaluation_failed {
+            let location = error
+                .cause
+                .split("for the field '")
+                .nth(1)
+                .and_then(|rest| rest.split('\'').next())
+                .map(str::to_owned);
+            let (error_name, cause) = (error.error.clone(), error.cause.clone());
+            let id = self.emit(out, frame.last_event, HistoryEventType::EvaluationFailed, env, |e| {
+                e.evaluation_failed_event_details = Some(aslan_types::history::EvaluationFailedEventDetails {
+                    error: Some(error_name),
+                    cause: Some(cause),
+                    location,
+                    state: state.name.clone(),
+                });
+            });
+            frame.last_event = id;
+        }
         let (retry, catch, failed_event) = match &state.kind {
             StateKind::Task(task) => (&task.retry[..], &task.catch[..], None),
             StateKind::Parallel(p) => (
@@ -1169,7 +1189,7 @@ impl Execution {
                 .any(|c| c.errors.names.iter().any(|n| n == &error.error)))
             && let Some(catcher) = catch.iter().find(|c| c.errors.matches(&error.error))
         {
-            if let Some(event) = failed_event.filter(|_| frame.started) {
+            if let Some(event) = failed_event.filter(|_| frame.started || evaluation_failed) {
                 let id = self.emit(out, frame.last_event, event, env, |_| {});
                 frame.last_event = id;
             }
@@ -1234,7 +1254,7 @@ impl Execution {
             frame.phase = Phase::Enter;
             return Step::Continue(frame);
         }
-        if let Some(event) = failed_event.filter(|_| frame.started) {
+        if let Some(event) = failed_event.filter(|_| frame.started || evaluation_failed) {
             let id = self.emit(out, frame.last_event, event, env, |_| {});
             frame.last_event = id;
         }
