@@ -60,6 +60,15 @@ enum Commands {
         /// Where the embedded store keeps its data (`:memory:` keeps nothing).
         #[arg(long, default_value = ".aslan")]
         data_dir: String,
+        /// The largest state input or output in bytes (AWS: 262144); 0 for no limit.
+        #[arg(long, default_value_t = 262_144)]
+        max_payload_bytes: usize,
+        /// The most history events of a Standard execution (AWS: 25000); 0 for no limit.
+        #[arg(long, default_value_t = 25_000)]
+        max_history_events: i64,
+        /// Log lines as JSON objects instead of text.
+        #[arg(long)]
+        log_json: bool,
     },
     /// Run a state machine to completion in this process and print its output.
     Run {
@@ -121,7 +130,19 @@ enum Commands {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Commands::Serve { bind, data_dir } => cmd_serve(bind, &data_dir),
+        Commands::Serve {
+            bind,
+            data_dir,
+            max_payload_bytes,
+            max_history_events,
+            log_json,
+        } => cmd_serve(
+            bind,
+            &data_dir,
+            max_payload_bytes,
+            max_history_events,
+            log_json,
+        ),
         Commands::Run {
             definition,
             input,
@@ -165,10 +186,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_serve(bind: std::net::SocketAddr, data_dir: &str) -> Result<ExitCode> {
+fn cmd_serve(
+    bind: std::net::SocketAddr,
+    data_dir: &str,
+    max_payload_bytes: usize,
+    max_history_events: i64,
+    log_json: bool,
+) -> Result<ExitCode> {
+    aslan_server::init_logging(log_json);
     let options = aslan_server::ServeOptions {
         bind,
         data_dir: (data_dir != ":memory:").then(|| PathBuf::from(data_dir)),
+        max_payload_bytes: (max_payload_bytes > 0).then_some(max_payload_bytes),
+        max_history_events: (max_history_events > 0).then_some(max_history_events),
         ..aslan_server::ServeOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -37,6 +37,8 @@ pub struct EngineOptions {
     pub handler: Arc<dyn TaskHandler>,
     /// The AWS region in task events.
     pub region: String,
+    /// The most history events a Standard execution may have (AWS: 25,000).
+    pub max_history_events: Option<i64>,
 }
 
 /// Why the engine refused a request.
@@ -375,7 +377,7 @@ impl<C: Clock + 'static> Service<C> {
                 redrive_count: 0,
                 express: false,
             };
-            let mut execution = Execution::new(info, self.interp_options(record.seed));
+            let mut execution = Execution::new(info, self.interp_options(record.seed, false));
             let mut timers: HashMap<TimerId, i64> = HashMap::new();
             let mut tasks: HashMap<TaskId, TaskRequest> = HashMap::new();
             let mut next_seq = 1;
@@ -450,12 +452,18 @@ impl<C: Clock + 'static> Service<C> {
         Ok(())
     }
 
-    fn interp_options(&self, seed: u64) -> Options {
+    fn interp_options(&self, seed: u64, express: bool) -> Options {
         Options {
             record_history: true,
             max_payload_bytes: self.options.max_payload_bytes,
             seed,
             max_transitions: None,
+            // Express executions have no history limit on AWS.
+            max_history_events: if express {
+                None
+            } else {
+                self.options.max_history_events
+            },
         }
     }
 
@@ -610,7 +618,7 @@ impl<C: Clock + 'static> Service<C> {
                     express: request.express,
                 };
                 let live = Live {
-                    execution: Execution::new(info, self.interp_options(seed)),
+                    execution: Execution::new(info, self.interp_options(seed, request.express)),
                     definition: request.definition.clone(),
                     express: request.express,
                     input_text: request.input_text.clone(),
@@ -926,5 +934,5 @@ fn seed_for(arn: &str, now: i64) -> u64 {
 }
 
 fn tracing_error(message: &str) {
-    eprintln!("aslan: storage commit failed, the batch was not applied: {message}");
+    tracing::error!(message, "storage commit failed; the batch was not applied");
 }

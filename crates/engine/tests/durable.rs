@@ -16,6 +16,7 @@ fn options() -> EngineOptions {
         max_payload_bytes: Some(262_144),
         handler: Arc::new(NoHandler),
         region: "us-east-1".into(),
+        max_history_events: Some(25_000),
     }
 }
 

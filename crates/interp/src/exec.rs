@@ -61,6 +61,9 @@ pub struct Options {
     /// Fail the execution once it has entered this many states (guards `aslan run` against
     /// workflows that loop forever); `None` for no limit.
     pub max_transitions: Option<u64>,
+    /// Fail the execution when its history reaches this many events (AWS: 25,000 for Standard
+    /// executions); `None` for no limit.
+    pub max_history_events: Option<i64>,
 }
 
 impl Default for Options {
@@ -70,6 +73,7 @@ impl Default for Options {
             max_payload_bytes: Some(262_144),
             seed: 0x5eed,
             max_transitions: None,
+            max_history_events: None,
         }
     }
 }
@@ -422,6 +426,20 @@ impl Execution {
         match phase {
             Phase::Enter => {
                 self.transitions += 1;
+                if let Some(limit) = self.options.max_history_events
+                    && self.event_id >= limit
+                {
+                    let error = StateError::runtime(format!(
+                        "The execution reached the maximum number of history events ({limit})."
+                    ));
+                    return Step::Failed(
+                        Frame {
+                            parent: None,
+                            ..frame
+                        },
+                        error,
+                    );
+                }
                 if let Some(limit) = self.options.max_transitions
                     && self.transitions > limit
                 {
@@ -1124,14 +1142,21 @@ impl Execution {
                 .and_then(|rest| rest.split('\'').next())
                 .map(str::to_owned);
             let (error_name, cause) = (error.error.clone(), error.cause.clone());
-            let id = self.emit(out, frame.last_event, HistoryEventType::EvaluationFailed, env, |e| {
-                e.evaluation_failed_event_details = Some(aslan_types::history::EvaluationFailedEventDetails {
-                    error: Some(error_name),
-                    cause: Some(cause),
-                    location,
-                    state: state.name.clone(),
-                });
-            });
+            let id = self.emit(
+                out,
+                frame.last_event,
+                HistoryEventType::EvaluationFailed,
+                env,
+                |e| {
+                    e.evaluation_failed_event_details =
+                        Some(aslan_types::history::EvaluationFailedEventDetails {
+                            error: Some(error_name),
+                            cause: Some(cause),
+                            location,
+                            state: state.name.clone(),
+                        });
+                },
+            );
             frame.last_event = id;
         }
         let (retry, catch, failed_event) = match &state.kind {

@@ -520,3 +520,32 @@ fn express_executions_time_out_after_five_minutes() {
     let earliest = timers(&commands).into_iter().map(|(_, at)| at).min();
     assert_eq!(earliest, Some(T0 + 300_000));
 }
+
+#[test]
+fn the_history_limit_fails_the_execution() {
+    let looping = definition(json!({
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}], "Default": "A"},
+            "Done": {"Type": "Succeed"}
+        }
+    }));
+    let mut exec = Execution::new(
+        ExecutionInfo::default(),
+        Options {
+            max_history_events: Some(25_000),
+            ..Options::default()
+        },
+    );
+    let commands = exec.handle(&looping, Event::Start { input: json!({}) }, &at(T0));
+    match outcome(&commands) {
+        Some(Outcome::Failed { error, cause }) => {
+            assert_eq!(error, "States.Runtime");
+            assert!(cause.contains("25000"), "{cause}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The check runs as each state is entered, so the failure lands within one state of the limit.
+    assert!(exec.event_count() <= 25_002, "{}", exec.event_count());
+}

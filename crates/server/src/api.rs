@@ -178,6 +178,13 @@ pub async fn handle(state: Arc<AppState>, headers: HeaderMap, body: axum::body::
             format!("Unknown operation: '{other}'"),
         )),
     };
+    match &result {
+        Ok(_) => tracing::debug!(operation, "request"),
+        Err(error) if error.status.is_server_error() => {
+            tracing::error!(operation, code = error.code, message = %error.message, "request failed")
+        }
+        Err(error) => tracing::info!(operation, code = error.code, "request refused"),
+    }
     let mut response = match result {
         Ok(value) => (
             [("content-type", "application/x-amz-json-1.0")],

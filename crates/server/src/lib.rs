@@ -27,8 +27,10 @@ pub struct ServeOptions {
     pub data_dir: Option<PathBuf>,
     /// The account id in ARNs.
     pub account: String,
-    /// The largest state input/output, bytes.
+    /// The largest state input/output, bytes (AWS: 262,144).
     pub max_payload_bytes: Option<usize>,
+    /// The most history events of a Standard execution (AWS: 25,000).
+    pub max_history_events: Option<i64>,
 }
 
 impl Default for ServeOptions {
@@ -38,6 +40,7 @@ impl Default for ServeOptions {
             data_dir: Some(PathBuf::from(".aslan")),
             account: "123456789012".into(),
             max_payload_bytes: Some(262_144),
+            max_history_events: Some(25_000),
         }
     }
 }
@@ -53,6 +56,21 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Structured logs on stderr: text by default, one JSON object per line with `json`; the level
+/// comes from `RUST_LOG` (default `info`).
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
 
 /// Opens the store named by the options.
 pub fn open_store(options: &ServeOptions) -> Result<Arc<dyn Store>, Error> {
@@ -81,6 +99,7 @@ pub async fn serve(
             max_payload_bytes: options.max_payload_bytes,
             handler,
             region: "us-east-1".into(),
+            max_history_events: options.max_history_events,
         },
     )
     .await
@@ -107,7 +126,7 @@ pub async fn serve(
         .await
         .map_err(|e| Error(format!("cannot listen on {}: {e}", options.bind)))?;
     let address = listener.local_addr().map_err(|e| Error(e.to_string()))?;
-    eprintln!("aslan: serving the Step Functions API on http://{address}");
+    tracing::info!(%address, data_dir = ?options.data_dir, "serving the Step Functions API");
     if let Some(ready) = ready {
         let _ = ready.send(address);
     }
@@ -139,5 +158,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    eprintln!("aslan: shutting down");
+    tracing::info!("shutting down");
 }
