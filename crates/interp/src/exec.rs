@@ -78,6 +78,9 @@ impl Default for Options {
     }
 }
 
+/// The largest value a workflow variable (or one `Assign`) may hold, in bytes.
+const MAX_VARIABLE_BYTES: usize = 262_144;
+
 /// The longest an Express execution may run, in seconds.
 pub const EXPRESS_MAX_SECONDS: u64 = 300;
 
@@ -1010,7 +1013,12 @@ impl Execution {
                 return self.fail_state(definition, frame_id, frame, state, error, env, out);
             }
         }
-        let assigned = self.apply_assigned(&mut frame, assigned);
+        let assigned = match self.apply_assigned(&mut frame, assigned) {
+            Ok(assigned) => assigned,
+            Err(error) => {
+                return self.fail_state(definition, frame_id, frame, state, error, env, out);
+            }
+        };
         self.record_exited(&mut frame, state, &output, assigned, env, out);
         let next = match (&state.kind, next) {
             (_, Some(next)) => Transition::Next(next),
@@ -1073,10 +1081,24 @@ impl Execution {
         &self,
         frame: &mut Frame,
         assigned: Option<Value>,
-    ) -> Option<std::collections::BTreeMap<String, String>> {
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, StateError> {
         let Some(Value::Object(map)) = assigned else {
-            return None;
+            return Ok(None);
         };
+        // AWS: a variable holds at most 256 KiB, and so do all the values of one Assign.
+        let mut total = 0usize;
+        for (name, value) in &map {
+            let size = Bound::of(value).size;
+            total += size;
+            if size > MAX_VARIABLE_BYTES || total > MAX_VARIABLE_BYTES {
+                return Err(StateError::new(
+                    "States.DataLimitExceeded",
+                    format!(
+                        "The variable '{name}' (or the Assign holding it) exceeds the maximum size of {MAX_VARIABLE_BYTES} bytes."
+                    ),
+                ));
+            }
+        }
         let mut recorded = self
             .options
             .record_history
@@ -1087,7 +1109,7 @@ impl Execution {
             }
             frame.variables.set(name, value);
         }
-        recorded
+        Ok(recorded)
     }
 
     /// Records `...StateExited` (Fail states have none).
@@ -1271,7 +1293,10 @@ impl Execution {
                     return Step::Failed(frame, e);
                 }
             };
-            let assigned = self.apply_assigned(&mut frame, assigned);
+            let assigned = match self.apply_assigned(&mut frame, assigned) {
+                Ok(assigned) => assigned,
+                Err(error) => return Step::Failed(frame, error),
+            };
             self.record_exited(&mut frame, state, &value, assigned, env, out);
             frame.state = catcher.next;
             frame.input = value;

@@ -549,3 +549,26 @@ fn the_history_limit_fails_the_execution() {
     // The check runs as each state is entered, so the failure lands within one state of the limit.
     assert!(exec.event_count() <= 25_002, "{}", exec.event_count());
 }
+
+#[test]
+fn variables_hold_at_most_256_kib() {
+    let def = definition(json!({
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Assign": {"big.$": "$.text"}, "End": true}}
+    }));
+    let mut exec = execution();
+    let commands = exec.handle(
+        &def,
+        Event::Start {
+            input: json!({"text": "x".repeat(200_000)}),
+        },
+        &at(T0),
+    );
+    assert!(matches!(outcome(&commands), Some(Outcome::Succeeded(_))));
+    let mut exec = execution();
+    let huge = json!({"text": "x".repeat(300_000)});
+    let commands = exec.handle(&def, Event::Start { input: huge }, &at(T0));
+    assert!(
+        matches!(outcome(&commands), Some(Outcome::Failed { error, .. }) if error == "States.DataLimitExceeded")
+    );
+}
