@@ -16,6 +16,7 @@ pub mod jsonpath;
 pub mod load;
 pub mod source;
 pub mod template;
+pub mod variables;
 
 pub use definition::{Definition, QueryLanguage, ScopeId, State, StateId, StateKind};
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};

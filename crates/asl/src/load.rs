@@ -100,12 +100,17 @@ pub fn load(root: &Node, options: LoadOptions) -> Parsed {
         all_names: HashSet::new(),
     };
     let definition = loader.machine(root);
-    let Loader { diagnostics, .. } = loader;
+    let Loader {
+        mut diagnostics, ..
+    } = loader;
     let definition = if diagnostics.has_errors() {
         None
     } else {
         definition
     };
+    if let Some(definition) = &definition {
+        crate::variables::check(definition, &mut diagnostics);
+    }
     Parsed {
         definition,
         diagnostics,
