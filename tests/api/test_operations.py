@@ -1167,3 +1167,23 @@ def test_missing_required_member(endpoint):
     status, _, body = raw_call(endpoint, "AWSStepFunctions.DescribeStateMachine", b"{}")
     assert status == 400
     assert body["__type"].split("#")[-1] == "ValidationException", body
+
+
+# ---------------------------------------------------------------- regressions
+
+
+def test_a_standard_machine_named_express_is_stored(sfn):
+    # A Standard machine's execution ARN contains ":execution:express:" when the machine is
+    # named "express"; it must be stored like any other Standard execution.
+    machine = create(sfn, PASS_DEF, name="express")
+    described = run(sfn, machine, input={"k": 1})
+    assert described["status"] == "SUCCEEDED"
+    assert sfn.describe_execution(executionArn=described["executionArn"])["status"] == "SUCCEEDED"
+
+
+def test_a_name_stays_taken_after_its_execution_ends(sfn):
+    machine = create(sfn, PASS_DEF)
+    run(sfn, machine, name="once")
+    with pytest.raises(ClientError) as excinfo:
+        sfn.start_execution(stateMachineArn=machine, name="once", input="{}")
+    assert error_code(excinfo) == "ExecutionAlreadyExists"

@@ -141,6 +141,13 @@ enum Message {
         worker: Option<String>,
         reply: oneshot::Sender<ActivityTask>,
     },
+    Requeue {
+        activity_arn: String,
+        arn: String,
+        task: TaskId,
+        token: String,
+        input: String,
+    },
     TaskDone {
         arn: String,
         task: TaskId,
@@ -284,6 +291,8 @@ struct Service<C: Clock> {
     cancelled_timers: HashSet<(String, TimerId)>,
     tokens: HashMap<String, (String, TaskId)>,
     activities: HashMap<String, ActivityQueue>,
+    /// Standard executions started since this engine started.
+    started: HashSet<String>,
 }
 
 /// Starts the engine on the current tokio runtime, resuming every running execution.
@@ -309,6 +318,7 @@ pub async fn spawn_with_clock<C: Clock + 'static>(
         cancelled_timers: HashSet::new(),
         tokens: HashMap::new(),
         activities: HashMap::new(),
+        started: HashSet::new(),
     };
     service.recover().await?;
     tokio::spawn(service.run(receiver));
@@ -535,9 +545,7 @@ impl<C: Clock + 'static> Service<C> {
         let touched: Vec<String> = changes.iter().map(|c| c.arn.clone()).collect();
         let durable: Vec<ExecutionChange> = changes
             .into_iter()
-            .filter(|c| {
-                self.live.get(&c.arn).is_none_or(|l| !l.express) && !c.arn.contains(":express:")
-            })
+            .filter(|c| self.live.get(&c.arn).is_none_or(|l| !l.express))
             .collect();
         if !durable.is_empty() {
             let store = self.store.clone();
@@ -588,6 +596,13 @@ impl<C: Clock + 'static> Service<C> {
                 finished,
             } => {
                 let arn = request.execution_arn.clone();
+                // A name is taken once used (the API checks the store for older executions; this
+                // covers those that started and ended since this engine started).
+                if !request.express && !self.live.contains_key(&arn) && self.started.contains(&arn)
+                {
+                    let _ = reply.send(Err(EngineError::ExecutionAlreadyExists(arn.clone())));
+                    return;
+                }
                 if let Some(existing) = self.live.get_mut(&arn) {
                     // AWS: the same name and input while running is the same execution.
                     let answer = if existing.input_text == request.input_text && !existing.express {
@@ -629,6 +644,7 @@ impl<C: Clock + 'static> Service<C> {
                 };
                 self.live.insert(arn.clone(), live);
                 if !request.express {
+                    self.started.insert(arn.clone());
                     index.insert(arn.clone(), changes.len());
                     changes.push(ExecutionChange {
                         arn: arn.clone(),
@@ -724,7 +740,12 @@ impl<C: Clock + 'static> Service<C> {
                 worker,
                 reply,
             } => {
-                let queue = self.activities.entry(activity_arn).or_default();
+                // A worker that gave up (its long poll timed out) gets nothing.
+                if reply.is_closed() {
+                    return;
+                }
+                let queue = self.activities.entry(activity_arn.clone()).or_default();
+                queue.pollers.retain(|(_, poller)| !poller.is_closed());
                 match queue.pending.pop_front() {
                     Some((arn, task, token, input)) => {
                         // The hand-out is recorded (ActivityStarted) before the worker hears of it.
@@ -735,12 +756,41 @@ impl<C: Clock + 'static> Service<C> {
                             index,
                             effects,
                         );
-                        let handed = ActivityTask { token, input };
+                        let handed = ActivityTask {
+                            token: token.clone(),
+                            input: input.clone(),
+                        };
+                        let sender = self.sender.clone();
                         effects.push(Effect::Reply(Box::new(move || {
-                            let _ = reply.send(handed);
+                            // The worker left between the commit and now: queue the task again.
+                            if reply.send(handed).is_err() {
+                                let _ = sender.send(Message::Requeue {
+                                    activity_arn,
+                                    arn,
+                                    task,
+                                    token,
+                                    input,
+                                });
+                            }
                         })));
                     }
                     None => queue.pollers.push_back((worker, reply)),
+                }
+            }
+            Message::Requeue {
+                activity_arn,
+                arn,
+                task,
+                token,
+                input,
+            } => {
+                if self
+                    .live
+                    .get(&arn)
+                    .is_some_and(|l| l.tasks.contains_key(&task))
+                {
+                    let queue = self.activities.entry(activity_arn).or_default();
+                    queue.pending.push_front((arn, task, token, input));
                 }
             }
             Message::TaskDone { arn, task, result } => {

@@ -421,6 +421,8 @@ impl Ctx<'_> {
             .await
         {
             Ok(()) => {}
+            // Only a taken name means "exists"; any other storage failure is reported as such.
+            Err(error) if !error.message.starts_with("already exists") => return Err(error),
             Err(_) => {
                 // AWS: creating the same state machine again is idempotent; anything else is a conflict.
                 let key = arn.clone();
@@ -675,6 +677,7 @@ impl Ctx<'_> {
             "inputDetails": {"included": true},
             "billingDetails": {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": (finished.stop_ms - finished.start_ms).max(100)},
         });
+        let timed_out = matches!(finished.outcome, Outcome::TimedOut { .. });
         match finished.outcome {
             Outcome::Succeeded(output) => {
                 response["status"] = json!("SUCCEEDED");
@@ -682,7 +685,8 @@ impl Ctx<'_> {
                 response["outputDetails"] = json!({"included": true});
             }
             Outcome::Failed { error, cause } | Outcome::TimedOut { error, cause } => {
-                let timed_out = error == "States.Timeout";
+                // The status follows how the execution ended, not the error's name: a Task's
+                // uncaught States.Timeout fails the execution.
                 response["status"] = json!(if timed_out { "TIMED_OUT" } else { "FAILED" });
                 if !error.is_empty() {
                     response["error"] = json!(error);
