@@ -39,9 +39,17 @@ pub(crate) struct Context<'a> {
 impl Context<'_> {
     /// The whole context object, materialised (only for paths that need more than a leaf).
     pub(crate) fn to_value(&self) -> Value {
+        self.to_value_with_input(true)
+    }
+
+    /// The context object, with `Execution.Input` only when asked for: copying the execution
+    /// input for every Map item's `ItemSelector` would make a Map quadratic.
+    pub(crate) fn to_value_with_input(&self, with_input: bool) -> Value {
         let mut execution = Map::new();
         execution.insert("Id".into(), Value::from(self.execution_id));
-        execution.insert("Input".into(), self.execution_input.clone());
+        if with_input {
+            execution.insert("Input".into(), self.execution_input.clone());
+        }
         execution.insert("Name".into(), Value::from(self.execution_name));
         execution.insert("RoleArn".into(), Value::from(self.role_arn));
         execution.insert("StartTime".into(), Value::from(self.start_time));
@@ -291,7 +299,27 @@ pub(crate) fn expression(
         );
     }
     if reads.context {
-        states.insert("context".into(), scope.context.to_value());
+        // An expression can only reach the execution input through a name that says so, or
+        // through functions that enumerate objects.
+        let source = expression.source();
+        let needs_input = [
+            "Execution",
+            "Input",
+            "*",
+            "$lookup",
+            "$keys",
+            "$each",
+            "$spread",
+            "$sift",
+            "$string",
+            "$eval",
+        ]
+        .iter()
+        .any(|word| source.contains(word));
+        states.insert(
+            "context".into(),
+            scope.context.to_value_with_input(needs_input),
+        );
     }
     if reads.result
         && let Some(result) = scope.result
