@@ -1,7 +1,8 @@
 //! Static facts about a parsed expression: the variables it reads, what Step Functions would
-//! reject, and whether it can draw random numbers. Computed once, at parse time.
+//! reject, whether it can draw random numbers, which host functions it can call and which parts
+//! of each variable it can read. Computed once, at parse time.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use jsonata_core::ast::{AstNode, BinaryOp, PathStep, Stage};
 
@@ -84,6 +85,20 @@ pub(crate) fn is_builtin_function(name: &str) -> bool {
     BUILTINS.contains(&name) || AWS_FUNCTIONS.contains(&name)
 }
 
+/// The host functions (see the `functions` module), in the order of their bits in
+/// [`Facts::hosts`].
+pub(crate) const HOST_FUNCTIONS: &[&str] = &[
+    "partition",
+    "range",
+    "hash",
+    "parse",
+    "uuid",
+    "random",
+    "shuffle",
+    "now",
+    "millis",
+];
+
 #[derive(Debug, Default)]
 pub(crate) struct Facts {
     /// Names read but not bound by the expression, built-in functions included.
@@ -94,6 +109,38 @@ pub(crate) struct Facts {
     pub(crate) aws_violations: Vec<String>,
     /// The top-level reads of the input: field names, `$`, `$$`.
     pub(crate) top_level_reads: Vec<String>,
+    /// Bit `i` is set when the expression may call `HOST_FUNCTIONS[i]`; only those are
+    /// registered on an evaluation (registering costs a hash-map insert and an allocation).
+    pub(crate) hosts: u16,
+    /// For a variable the expression reads only through paths of field names
+    /// (`$states.input.id`), the fields it can reach; a variable read any other way is
+    /// absent, and needs its whole value. Empty when the expression can reach a value's
+    /// parent (`%`) or evaluate new source text (`$eval`).
+    needs: HashMap<String, Need>,
+}
+
+/// What an evaluation can read of a bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Need {
+    /// All of it.
+    Whole,
+    /// When the value is an object, only these fields of it (each with what is needed of it);
+    /// any other value is needed whole.
+    Fields(BTreeMap<String, Need>),
+}
+
+impl Need {
+    /// Adds a read of the path `keys` (all of the value at its end).
+    fn add(&mut self, keys: &[String]) {
+        let Need::Fields(fields) = self else { return };
+        match keys.split_first() {
+            None => *self = Need::Whole,
+            Some((key, rest)) => fields
+                .entry(key.clone())
+                .or_insert_with(|| Need::Fields(BTreeMap::new()))
+                .add(rest),
+        }
+    }
 }
 
 impl Facts {
@@ -104,7 +151,26 @@ impl Facts {
             facts: Facts::default(),
         };
         walker.node(ast, true);
-        walker.facts
+        let mut facts = walker.facts;
+        for (bit, name) in HOST_FUNCTIONS.iter().enumerate() {
+            if facts.reads_variable(name) {
+                facts.hosts |= 1 << bit;
+            }
+        }
+        let mut needs = Needs::default();
+        needs.node(ast);
+        if !needs.parent && !facts.mentioned.contains("eval") {
+            facts.needs = needs.needs;
+        }
+        facts
+    }
+
+    /// What the expression can read of variable `name`'s value; `None` for all of it.
+    pub(crate) fn need(&self, name: &str) -> Option<&BTreeMap<String, Need>> {
+        match self.needs.get(name) {
+            Some(Need::Fields(fields)) => Some(fields),
+            _ => None,
+        }
     }
 
     /// Whether the expression may read variable `name` from its bindings: it names it
@@ -392,6 +458,173 @@ impl Walker {
                     Stage::Filter(predicate) => self.node(predicate, false),
                     Stage::KeepArray => {}
                     Stage::Index(name) => self.bind(name),
+                }
+            }
+        }
+    }
+}
+
+/// Collects what an expression can read of each variable.
+///
+/// A variable that heads a path of plain field names (`$states.input.id`: no `@`/`#` binding,
+/// no `%` after it; a predicate may end it) needs only the fields along the path, and all of
+/// the value at its end: the objects between are only ever looked into, by those names. Every other read
+/// (`$states`, `$keys($states)`, `$states.*`, `$f()`) needs the whole value. The analysis
+/// ignores scopes: a local `$states := ...` only adds reads, which can only keep more.
+#[derive(Default)]
+struct Needs {
+    needs: HashMap<String, Need>,
+    /// The expression has a `%`, which reads the parent of a value: no pruning at all.
+    parent: bool,
+}
+
+impl Needs {
+    fn whole(&mut self, name: &str) {
+        if !name.is_empty() {
+            self.needs.insert(name.to_owned(), Need::Whole);
+        }
+    }
+
+    fn path(&mut self, name: &str, keys: &[String]) {
+        self.needs
+            .entry(name.to_owned())
+            .or_insert_with(|| Need::Fields(BTreeMap::new()))
+            .add(keys);
+    }
+
+    fn node(&mut self, node: &AstNode) {
+        jsonata_core::value::with_stack(|| self.node_inner(node));
+    }
+
+    fn nodes<'a>(&mut self, nodes: impl IntoIterator<Item = &'a AstNode>) {
+        for node in nodes {
+            self.node(node);
+        }
+    }
+
+    fn node_inner(&mut self, node: &AstNode) {
+        match node {
+            AstNode::String(_)
+            | AstNode::Name(_)
+            | AstNode::Number(_)
+            | AstNode::Boolean(_)
+            | AstNode::Null
+            | AstNode::Undefined
+            | AstNode::Placeholder
+            | AstNode::Regex { .. }
+            | AstNode::ParentVariable(_)
+            | AstNode::Wildcard
+            | AstNode::Descendant => {}
+            AstNode::Parent(_) => self.parent = true,
+            AstNode::Variable(name) => self.whole(name),
+            AstNode::Path { steps } => self.steps(steps),
+            AstNode::Binary { lhs, rhs, .. } => {
+                self.node(lhs);
+                self.node(rhs);
+            }
+            AstNode::Unary { operand, .. } => self.node(operand),
+            AstNode::Function { name, args, .. } => {
+                self.whole(name);
+                self.nodes(args);
+            }
+            AstNode::Call { procedure, args } => {
+                self.node(procedure);
+                self.nodes(args);
+            }
+            AstNode::Lambda { body, .. } => self.node(body),
+            AstNode::Array(items) | AstNode::Block(items) | AstNode::ArrayGroup(items) => {
+                self.nodes(items);
+            }
+            AstNode::Object(pairs) => {
+                for (key, value) in pairs {
+                    self.node(key);
+                    self.node(value);
+                }
+            }
+            AstNode::ObjectTransform { input, pattern } => {
+                self.node(input);
+                for (key, value) in pattern {
+                    self.node(key);
+                    self.node(value);
+                }
+            }
+            AstNode::Conditional {
+                condition,
+                then_branch,
+                else_branch,
+            } => {
+                self.node(condition);
+                self.node(then_branch);
+                if let Some(else_branch) = else_branch {
+                    self.node(else_branch);
+                }
+            }
+            AstNode::FunctionApplication(inner) => self.node(inner),
+            AstNode::Sort { input, terms } => {
+                self.node(input);
+                for (term, _) in terms {
+                    self.node(term);
+                }
+            }
+            AstNode::Transform {
+                location,
+                update,
+                delete,
+            } => {
+                self.node(location);
+                self.node(update);
+                if let Some(delete) = delete {
+                    self.node(delete);
+                }
+            }
+        }
+    }
+
+    fn steps(&mut self, steps: &[PathStep]) {
+        let plain = |step: &PathStep| {
+            step.stages.is_empty()
+                && step.focus.is_none()
+                && step.index_var.is_none()
+                && step.ancestor_label.is_none()
+                && !step.is_tuple
+                && !step.inner_tuple
+        };
+        let mut rest = steps;
+        if let Some((first, after)) = steps.split_first()
+            && let AstNode::Variable(name) = &first.node
+            && !name.is_empty()
+            && plain(first)
+        {
+            let mut keys = Vec::new();
+            for step in after {
+                let AstNode::Name(key) = &step.node else {
+                    break;
+                };
+                // A step that binds (`@$v`, `#$i`) or that `%` looks back from can yield, or
+                // read, its input (`a.b@$v` is `a` once per `b`): that input is needed whole.
+                if step.focus.is_some()
+                    || step.index_var.is_some()
+                    || step.ancestor_label.is_some()
+                    || step.is_tuple
+                    || step.inner_tuple
+                    || step.stages.iter().any(|s| matches!(s, Stage::Index(_)))
+                {
+                    break;
+                }
+                keys.push(key.clone());
+                // A predicate reads all of this field's value.
+                if !step.stages.is_empty() {
+                    break;
+                }
+            }
+            self.path(name, &keys);
+            rest = after;
+        }
+        for step in rest {
+            self.node(&step.node);
+            for stage in &step.stages {
+                if let Stage::Filter(predicate) = stage {
+                    self.node(predicate);
                 }
             }
         }

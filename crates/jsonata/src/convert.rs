@@ -3,10 +3,13 @@
 //! jsonata-core's own conversions are not used: its `JValue → Value` turns every number into a
 //! float (`3` would come back as `3.0`) and neither direction guards its stack.
 
+use std::collections::BTreeMap;
+
 use jsonata_core::value::{JValue, with_stack};
 use serde_json::{Map, Number, Value};
 
-use crate::Error;
+use crate::analysis::Need;
+use crate::{Binding, Error};
 
 /// The deepest nesting a result may have. A recursive function or `$reduce` can build values
 /// nested far deeper than any JSON parser accepts (serde_json stops at 128) or than a
@@ -26,6 +29,70 @@ pub(crate) fn to_jvalue(value: &Value) -> JValue {
     })
 }
 
+/// Converts a binding: all of it (`need` is `None`), or only the listed fields, each pruned in
+/// turn (see `to_jvalue_fields`).
+pub(crate) fn binding_to_jvalue(
+    binding: &Binding<'_>,
+    need: Option<&BTreeMap<String, Need>>,
+) -> JValue {
+    match (binding, need) {
+        (Binding::Value(value), None) => to_jvalue(value),
+        (Binding::Owned(value), None) => to_jvalue(value),
+        (Binding::Value(value), Some(fields)) => to_jvalue_fields(value, fields),
+        (Binding::Owned(value), Some(fields)) => to_jvalue_fields(value, fields),
+        (Binding::Object(members), need) => with_stack(|| {
+            JValue::object(
+                members
+                    .iter()
+                    .filter_map(|(name, member)| {
+                        let need = match need {
+                            None => None,
+                            Some(fields) => match fields.get(*name)? {
+                                Need::Whole => None,
+                                Need::Fields(fields) => Some(fields),
+                            },
+                        };
+                        Some(((*name).to_owned(), binding_to_jvalue(member, need)))
+                    })
+                    .collect(),
+            )
+        }),
+    }
+}
+
+/// Converts only the parts of `value` an expression can read (see `analysis::Need`): when
+/// `value` is an object, the listed fields, each pruned in turn; anything else, whole.
+pub(crate) fn to_jvalue_fields(value: &Value, fields: &BTreeMap<String, Need>) -> JValue {
+    match value {
+        Value::Object(map) => with_stack(|| {
+            JValue::object(
+                fields
+                    .iter()
+                    .filter_map(|(key, need)| {
+                        let item = map.get(key)?;
+                        Some((
+                            key.clone(),
+                            match need {
+                                Need::Whole => to_jvalue(item),
+                                Need::Fields(fields) => to_jvalue_fields(item, fields),
+                            },
+                        ))
+                    })
+                    .collect(),
+            )
+        }),
+        other => to_jvalue(other),
+    }
+}
+
+/// The error for a result nested more than [`MAX_RESULT_DEPTH`] levels deep.
+pub(crate) fn too_deep() -> Error {
+    Error::new(
+        "",
+        format!("The result is nested more than {MAX_RESULT_DEPTH} levels deep"),
+    )
+}
+
 /// Converts a result. `None` is *undefined*: the value itself, or a function at the top.
 pub(crate) fn from_jvalue(value: &JValue) -> Result<Option<Value>, Error> {
     convert(value, 0)
@@ -33,10 +100,7 @@ pub(crate) fn from_jvalue(value: &JValue) -> Result<Option<Value>, Error> {
 
 fn convert(value: &JValue, depth: usize) -> Result<Option<Value>, Error> {
     if depth > MAX_RESULT_DEPTH {
-        return Err(Error::new(
-            "",
-            format!("The result is nested more than {MAX_RESULT_DEPTH} levels deep"),
-        ));
+        return Err(too_deep());
     }
     with_stack(|| {
         Ok(Some(match value {

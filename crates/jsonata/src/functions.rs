@@ -26,6 +26,7 @@ use jsonata_core::value::JValue;
 use sha2::Digest as _;
 
 use crate::Error;
+use crate::analysis::HOST_FUNCTIONS;
 use crate::convert;
 
 /// The most items `$range` produces, as for `States.ArrayRange`.
@@ -116,41 +117,47 @@ impl Stream {
     }
 }
 
-/// Registers every host function on `evaluator`. `seed` seeds the random stream; it is `None`
-/// when the expression cannot draw random numbers.
+/// Registers on `evaluator` the host functions whose bit is set in `hosts` (bit `i` for
+/// `analysis::HOST_FUNCTIONS[i]`): the ones the expression can call. `seed` seeds the random
+/// stream; it is `None` when the expression cannot draw random numbers.
 pub(crate) fn register(
     evaluator: &mut Evaluator,
+    hosts: u16,
     now_millis: i64,
     seed: Option<u64>,
 ) -> Result<(), Error> {
+    if hosts == 0 {
+        return Ok(());
+    }
     let stream = Stream(Rc::new(Cell::new(seed.unwrap_or(0))));
     let setup = |e: EvaluatorError| Error::from_evaluator(&e);
-
-    evaluator
-        .register_fn("partition", partition)
+    for (bit, name) in HOST_FUNCTIONS.iter().enumerate() {
+        if hosts & (1 << bit) == 0 {
+            continue;
+        }
+        let s = stream.clone();
+        match *name {
+            "partition" => evaluator.register_fn("partition", partition),
+            "range" => evaluator.register_fn("range", range),
+            "hash" => evaluator.register_fn("hash", hash),
+            "parse" => evaluator.register_fn("parse", parse),
+            "uuid" => evaluator.register_fn("uuid", move |_: &[JValue]| uuid(&s)),
+            "random" => {
+                evaluator.register_fn_override("random", move |args: &[JValue]| random(args, &s))
+            }
+            "shuffle" => {
+                evaluator.register_fn_override("shuffle", move |args: &[JValue]| shuffle(args, &s))
+            }
+            "now" => {
+                evaluator.register_fn_override("now", move |args: &[JValue]| now(args, now_millis))
+            }
+            "millis" => evaluator.register_fn_override("millis", move |_: &[JValue]| {
+                Ok(JValue::Number(now_millis as f64))
+            }),
+            other => unreachable!("no host function {other}"),
+        }
         .map_err(setup)?;
-    evaluator.register_fn("range", range).map_err(setup)?;
-    evaluator.register_fn("hash", hash).map_err(setup)?;
-    evaluator.register_fn("parse", parse).map_err(setup)?;
-    let s = stream.clone();
-    evaluator
-        .register_fn("uuid", move |_: &[JValue]| uuid(&s))
-        .map_err(setup)?;
-    let s = stream.clone();
-    evaluator
-        .register_fn_override("random", move |args: &[JValue]| random(args, &s))
-        .map_err(setup)?;
-    evaluator
-        .register_fn_override("shuffle", move |args: &[JValue]| shuffle(args, &stream))
-        .map_err(setup)?;
-    evaluator
-        .register_fn_override("now", move |args: &[JValue]| now(args, now_millis))
-        .map_err(setup)?;
-    evaluator
-        .register_fn_override("millis", move |_: &[JValue]| {
-            Ok(JValue::Number(now_millis as f64))
-        })
-        .map_err(setup)?;
+    }
     Ok(())
 }
 

@@ -4,13 +4,23 @@
 //!   live in a validated definition shared across threads.
 //! - [`Expression::evaluate`] converts `serde_json` values in and out at the boundary.
 //!   `jsonata-core`'s values are reference-counted (`Rc`) and never leave the call.
+//!   Converting costs time, so only what the expression can read is converted: a variable it
+//!   does not name is left out, and one it reads only through field names (`$states.input.id`)
+//!   is converted only along those fields. [`Expression::evaluate_bindings`] takes an object
+//!   such as `$states` as borrowed parts ([`Binding`]), so the caller need not copy them into
+//!   one value first.
+//! - The simplest expressions (`$states.input.id`, `$states.input.i + 1`,
+//!   `$states.input.x >= 0 and $exists($states.input.y)`) are answered from the `serde_json`
+//!   values directly, without jsonata-core, whenever the values met are the plain ones those
+//!   shapes are defined on; anything else goes through jsonata-core (see the `fast` module).
 //! - Evaluation is pure: `$now()` and `$millis()` read [`Env::now_millis`], and `$random()`,
 //!   `$uuid()` and `$shuffle()` draw from [`Env::random`]. Every evaluation runs under
 //!   [`Limits`] (a depth and a time limit, checked at every step of the evaluation), and deep
 //!   recursion runs on heap-allocated stack segments, so it neither hangs nor overflows the
 //!   stack.
-//! - The functions AWS Step Functions adds are registered on every evaluation: `$partition`,
-//!   `$range`, `$hash`, `$random([seed])`, `$uuid` and `$parse` (see the `functions` module).
+//! - The functions AWS Step Functions adds are registered on every evaluation of an expression
+//!   that can call them: `$partition`, `$range`, `$hash`, `$random([seed])`, `$uuid` and
+//!   `$parse` (see the `functions` module).
 //! - [`Expression::check_aws_subset`] rejects what Step Functions (JSONata 2.0.6) does not
 //!   accept: the `??` and `?:` operators of JSONata 2.1, and `$eval`.
 //!
@@ -25,6 +35,7 @@
 
 mod analysis;
 mod convert;
+mod fast;
 mod functions;
 
 use std::collections::BTreeSet;
@@ -47,6 +58,9 @@ pub struct Expression {
     ast: Arc<AstNode>,
     /// What the expression refers to, computed once at parse time.
     facts: Arc<analysis::Facts>,
+    /// The expression, when it is simple enough for the facade to evaluate it on the
+    /// `serde_json` values directly (`$states.input.id`, `$states.input.i + 1`).
+    fast: Option<Arc<fast::Fast>>,
 }
 
 // The definition that stores an `Expression` is shared across threads.
@@ -290,6 +304,36 @@ fn unterminated_regex(source: &str) -> bool {
         .is_some_and(|(_, c)| c == '/')
 }
 
+/// A value bound to a variable for [`Expression::evaluate_bindings`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Binding<'a> {
+    /// A value held elsewhere.
+    Value(&'a Value),
+    /// A value made for this evaluation.
+    Owned(Value),
+    /// An object assembled from members held in different places, in this order (a name
+    /// given twice: the last one counts). `$states` is one: `input` borrowed from the state,
+    /// `context` assembled from the execution's fields.
+    Object(Vec<(&'a str, Binding<'a>)>),
+}
+
+impl Binding<'_> {
+    /// The whole value, as one `serde_json` value.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Binding::Value(value) => (*value).clone(),
+            Binding::Owned(value) => value.clone(),
+            Binding::Object(members) => {
+                let mut map = serde_json::Map::with_capacity(members.len());
+                for (name, member) in members {
+                    map.insert((*name).to_owned(), member.to_value());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
 /// Bounds on one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -348,10 +392,12 @@ impl Expression {
     pub fn parse(source: &str) -> Result<Expression, Error> {
         let ast = parser::parse(source).map_err(|e| Error::from_parser(&e, source))?;
         let facts = analysis::Facts::of(&ast);
+        let fast = fast::Fast::of(&ast).map(Arc::new);
         Ok(Expression {
             source: source.into(),
             ast: Arc::new(ast),
             facts: Arc::new(facts),
+            fast,
         })
     }
 
@@ -382,6 +428,32 @@ impl Expression {
         bindings: &[(&str, &Value)],
         env: &mut Env<'_>,
     ) -> Result<Option<Value>, Error> {
+        let bindings: Vec<(&str, Binding<'_>)> = bindings
+            .iter()
+            .map(|(name, value)| (*name, Binding::Value(value)))
+            .collect();
+        self.evaluate_bindings(input, &bindings, env)
+    }
+
+    /// As [`Expression::evaluate_input`], with the variables given as [`Binding`]s: an object
+    /// such as `$states` can be assembled from values held in different places, without
+    /// copying them into a new `serde_json` object first.
+    ///
+    /// Only what the expression can read is used: a variable it does not name is ignored, one
+    /// it reads only through field names (`$states.input.id`) is converted only along those
+    /// fields, and the simplest expressions (`$states.input.id`, `$states.input.i + 1`) are
+    /// answered from the bound values directly.
+    pub fn evaluate_bindings(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, Binding<'_>)],
+        env: &mut Env<'_>,
+    ) -> Result<Option<Value>, Error> {
+        if let Some(fast) = &self.fast
+            && let Some(result) = fast.evaluate(bindings)
+        {
+            return result;
+        }
         let data = match input {
             Some(value) => convert::to_jvalue(value),
             None => JValue::Undefined,
@@ -390,9 +462,11 @@ impl Expression {
         for (name, value) in bindings {
             let name = name.strip_prefix('$').unwrap_or(name);
             // Converting a large workflow variable costs time, so only what the expression can
-            // read is bound (everything, when it can evaluate new source with `$eval`).
+            // read is bound (everything, when it can evaluate new source with `$eval`), and a
+            // variable read only through field paths (`$states.input.id`) only along those.
             if self.facts.reads_variable(name) {
-                context.bind(name.to_owned(), convert::to_jvalue(value));
+                let value = convert::binding_to_jvalue(value, self.facts.need(name));
+                context.bind(name.to_owned(), value);
             }
         }
         let options = EvaluatorOptions {
@@ -406,7 +480,7 @@ impl Expression {
         } else {
             None
         };
-        functions::register(&mut evaluator, env.now_millis, seed)?;
+        functions::register(&mut evaluator, self.facts.hosts, env.now_millis, seed)?;
         let result = evaluator
             .evaluate(&self.ast, &data)
             .map_err(|e| Error::from_evaluator(&e))?;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use aslan_jsonata::{Env, Error, Expression, Limits};
+use aslan_jsonata::{Binding, Env, Error, Expression, Limits};
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_700_000_000_123; // 2023-11-14T22:13:20.123Z
@@ -437,6 +437,36 @@ fn a_result_nested_too_deep_is_an_error_not_a_crash() {
 }
 
 #[test]
+fn a_variable_nested_too_deep_is_an_error_on_the_fast_path_too() {
+    let mut deep = json!(1.0);
+    for _ in 0..1100 {
+        deep = json!({ "a": deep });
+    }
+    let bindings: [(&str, &Value); 1] = [("v", &deep)];
+    let run = |source: &str| {
+        let mut random = counter();
+        let mut env = Env::new(NOW, &mut random);
+        Expression::parse(source)
+            .unwrap()
+            .evaluate_input(None, &bindings, &mut env)
+    };
+    let fast = run("$v");
+    assert!(
+        fast.as_ref().is_err_and(|e| e.message.contains("nested")),
+        "{fast:?}"
+    );
+    assert_eq!(fast, run("($v)"));
+    // 900 levels left: a value, the same on both paths.
+    let path = format!("$v{}", ".a".repeat(200));
+    let shallower = run(&path);
+    assert!(
+        shallower.as_ref().is_ok_and(Option::is_some),
+        "{shallower:?}"
+    );
+    assert_eq!(shallower, run(&format!("({path})")));
+}
+
+#[test]
 fn expressions_cross_threads() {
     let expr = Expression::parse("$states.input.n * 2").unwrap();
     let handles: Vec<_> = (0..4)
@@ -575,4 +605,204 @@ fn error_display() {
         position: None,
     };
     assert_eq!(e.to_string(), "plain");
+}
+
+/// The facade converts only the fields a variable is read through (`$v.a.b` converts `a.b`,
+/// not the rest of `$v`) and evaluates the simplest expressions (`$v.a`, `$v.i + 1`,
+/// `$v.x >= 0`) on the `serde_json` values without jsonata-core. Neither may change a result:
+/// each expression must give what it gives when `$v` is also read whole (`$u := $v`) inside a
+/// block (which the fast path does not take).
+#[test]
+fn pruned_and_fast_evaluation_agree_with_the_general_path() {
+    let v = json!({
+        "a": {"b": 1, "c": [1, 2, 3], "d": {"e": "x"}, "f": [], "g": [7], "h": [[1, 2], [3]]},
+        "arr": [{"x": 1}, {"x": 2, "y": {"z": 3}}],
+        "n": 2.5, "i": 7, "big": 18446744073709551615u64, "whole": 3.0, "neg": -0.0,
+        "s": "text", "t": true, "nul": null,
+        "k e y": {"a.b": 5},
+        "nested": {"deep": {"deeper": {"deepest": [1.0, {"q": 2.0}]}}}
+    });
+    let states = json!({"input": v, "context": {"Map": {"Item": {"Index": 3, "Value": {"k": 9}}}}});
+    let cases = [
+        // paths
+        "$v",
+        "$v.a",
+        "$v.a.b",
+        "$v.a.c",
+        "$v.a.f",
+        "$v.a.g",
+        "$v.a.h",
+        "$v.a.d.e",
+        "$v.missing",
+        "$v.missing.x",
+        "$v.a.b.x",
+        "$v.s.x",
+        "$v.nul.x",
+        "$v.arr",
+        "$v.arr.x",
+        "$v.arr.y.z",
+        "$v.n",
+        "$v.big",
+        "$v.whole",
+        "$v.neg",
+        "$v.nested",
+        "$v.`k e y`.`a.b`",
+        "$nothere.a",
+        "$states.input.a.b",
+        "$states.context.Map.Item.Value.k",
+        "$states.context.Map.Item.Index",
+        "$states.input.arr[1].y",
+        "$states.input.arr[x = 2]",
+        "$states.input.a.c[0]",
+        "$states.input.a.c[]",
+        "$states.input.a.g[]",
+        "$states.input.a.*",
+        "$states.input.a.**",
+        "$states.input.a.b.%",
+        "$states.input.a.d.e.%.%.b",
+        "$states.input.a.c[%.b = 1]",
+        "$states.input.a.d.%.b",
+        "$states.input.a@$x.$x.b",
+        "$states.input.arr#$i.x",
+        "$states.input.arr@$it & ''",
+        "$states.input.a@$x",
+        "$states.input.arr@$x.x",
+        "$states.input.arr#$i",
+        "$states.input.arr[0]#$i",
+        "$states.input.a.c@$c.b",
+        "$string($states.input.arr@$it.$it)",
+        "$states.input.a.{'k': b}",
+        "$states.input.a.$keys()",
+        "$keys($states.input.a)",
+        "$states.input.arr^(>x).x",
+        "$states.input.a.(b + 1)",
+        "$string($states.input.a.d)",
+        "$states.input.a.d ~> $keys",
+        "$states.input.a.d.e & $v.s",
+        "$states",
+        "$lookup($states.input, 'i')",
+        "$states.input.a.c.$",
+        // arithmetic and comparisons
+        "$v.i + 1",
+        "$v.i - $v.n",
+        "$v.i * 2",
+        "$v.i / 4",
+        "$v.i % 4",
+        "$v.i / 0",
+        "-$v.i",
+        "$v.i + $v.missing",
+        "$v.i + $v.s",
+        "$v.s + 1",
+        "$v.big * 1000",
+        "$v.i < 10",
+        "$v.i <= 7",
+        "$v.i > 7",
+        "$v.i >= 7.5",
+        "$v.i = 7",
+        "$v.i != 7",
+        "$v.s = 'text'",
+        "$v.s != 'text'",
+        "$v.s = 1",
+        "$v.s < 'u'",
+        "$v.i < $v.missing",
+        "$v.i = $v.missing",
+        "$v.t = true",
+        "$v.a.c = [1, 2, 3]",
+        "$v.nul = null",
+        "$v.i > 0 and $v.i < 10",
+        "$v.i > 9 and $v.s",
+        "$v.i > 0 or $v.missing",
+        "$v.i < 0 or $v.i > 100",
+        "$v.t and $v.i",
+        "$v.t or $v.s",
+        "$exists($v.i)",
+        "$exists($v.missing)",
+        "$exists($v.nul)",
+        "$exists($v.arr.x)",
+        "$exists($v.i) and $v.i >= 0",
+        "1 + 2",
+        "'a' = 'a'",
+        "true",
+        "null",
+        "1.5",
+        "'s'",
+        "($v.i + 1) * 2",
+        "$v.i + 1 = 8",
+        "$states.input.i < 10000",
+        "$states.input.sum + $states.input.i",
+    ];
+    let fresh = || counter();
+    for source in cases {
+        let mut random = fresh();
+        let mut env = Env::new(NOW, &mut random);
+        let bindings: [(&str, &Value); 2] = [("v", &v), ("states", &states)];
+        let got = Expression::parse(source)
+            .unwrap()
+            .evaluate_input(None, &bindings, &mut env);
+        let reference = format!("($u := $v; $w := $states; ({source}))");
+        let mut random = fresh();
+        let mut env = Env::new(NOW, &mut random);
+        let want = Expression::parse(&reference)
+            .unwrap()
+            .evaluate_input(None, &bindings, &mut env);
+        assert_eq!(got, want, "{source}");
+
+        // `$states` assembled from borrowed parts gives the same.
+        let item = json!({"k": 9});
+        let assembled = [
+            ("v", Binding::Value(&v)),
+            (
+                "states",
+                Binding::Object(vec![
+                    ("input", Binding::Value(&v)),
+                    (
+                        "context",
+                        Binding::Object(vec![(
+                            "Map",
+                            Binding::Object(vec![(
+                                "Item",
+                                Binding::Object(vec![
+                                    ("Index", Binding::Owned(json!(3))),
+                                    ("Value", Binding::Value(&item)),
+                                ]),
+                            )]),
+                        )]),
+                    ),
+                ]),
+            ),
+        ];
+        let mut random = fresh();
+        let mut env = Env::new(NOW, &mut random);
+        let got = Expression::parse(source)
+            .unwrap()
+            .evaluate_bindings(None, &assembled, &mut env);
+        assert_eq!(got, want, "{source} (assembled)");
+    }
+}
+
+#[test]
+fn an_assembled_binding_is_the_object_of_its_members() {
+    let input = json!({"a": 1});
+    let binding = Binding::Object(vec![
+        ("input", Binding::Value(&input)),
+        ("x", Binding::Owned(json!("first"))),
+        ("x", Binding::Owned(json!("last"))),
+    ]);
+    assert_eq!(binding.to_value(), json!({"input": {"a": 1}, "x": "last"}));
+    for source in [
+        "$states",
+        "$states.x",
+        "$keys($states)",
+        "$states.input.a + 1",
+    ] {
+        let mut random = counter();
+        let mut env = Env::new(NOW, &mut random);
+        let expression = Expression::parse(source).unwrap();
+        let assembled =
+            expression.evaluate_bindings(None, &[("states", binding.clone())], &mut env);
+        let whole = binding.to_value();
+        let mut env = Env::new(NOW, &mut random);
+        let plain = expression.evaluate_input(None, &[("states", &whole)], &mut env);
+        assert_eq!(assembled, plain, "{source}");
+    }
 }
