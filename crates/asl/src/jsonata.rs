@@ -28,6 +28,36 @@ pub struct Expression {
     compiled: Result<jsonata::Expression, jsonata::Error>,
     variables: Vec<String>,
     states: StatesReads,
+    direct: Option<Direct>,
+}
+
+/// An expression that is only a path into `$states`: `$states.input.a.b`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Direct {
+    /// `input`, `context`, `result` or `errorOutput`.
+    pub member: String,
+    /// The field names after the member.
+    pub keys: Vec<String>,
+}
+
+/// Recognises `$states.member.key.key...` with plain identifiers only.
+fn direct_path(source: &str) -> Option<Direct> {
+    let rest = source.strip_prefix("$states.")?;
+    let mut parts = rest.split('.');
+    let member = parts.next()?;
+    if !matches!(member, "input" | "context" | "result" | "errorOutput") {
+        return None;
+    }
+    let keys: Vec<String> = parts.map(str::to_owned).collect();
+    let plain = |key: &str| {
+        let mut chars = key.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    keys.iter().all(|k| plain(k)).then(|| Direct {
+        member: member.to_owned(),
+        keys,
+    })
 }
 
 impl PartialEq for Expression {
@@ -62,11 +92,13 @@ impl Expression {
             result: reads("result"),
             error_output: reads("errorOutput"),
         };
+        let direct = compiled.as_ref().ok().and_then(|_| direct_path(&source));
         Some(Expression {
             source,
             compiled,
             variables,
             states,
+            direct,
         })
     }
 
@@ -83,6 +115,12 @@ impl Expression {
     /// The workflow variables it reads (free variables other than `$states`).
     pub fn variables(&self) -> &[String] {
         &self.variables
+    }
+
+    /// The path into `$states` the expression is, when it is nothing more: the interpreter
+    /// reads it in place instead of building `$states`.
+    pub fn direct(&self) -> Option<&Direct> {
+        self.direct.as_ref()
     }
 
     /// The members of `$states` it reads.

@@ -91,7 +91,7 @@ impl Context<'_> {
     }
 
     /// Evaluates a `$$` path, reading the execution input and Map item in place.
-    fn select(&self, path: &JsonPath) -> Result<Value, String> {
+    pub(crate) fn select(&self, path: &JsonPath) -> Result<Value, String> {
         if let Some(names) = path.first_names(2) {
             match (names[0], names[1]) {
                 ("Execution", "Input") => {
@@ -261,6 +261,54 @@ fn template_at(
     }
 }
 
+/// Reads `$states.member.key...` in place, as JSONata would: a missing field is *undefined*.
+/// `None` leaves the expression to the evaluator, for the cases where JSONata's sequence rules
+/// could differ from a plain walk (an array along the way or at the end).
+fn direct_read(direct: &aslan_asl::jsonata::Direct, scope: &Scope<'_>) -> Option<Option<Value>> {
+    let mut current: &Value = match direct.member.as_str() {
+        "input" => scope.states_input.unwrap_or(scope.input),
+        "result" => scope.result?,
+        "errorOutput" => scope.error_output?,
+        _ => {
+            // The context's Map item and execution input are read in place through `$$`.
+            let keys: String = direct.keys.iter().map(|k| format!(".{k}")).collect();
+            let path = JsonPath::parse(&format!("$${keys}")).ok()?;
+            return match scope.context.select(&path) {
+                Ok(value) => scalar(&value),
+                Err(_) => None,
+            };
+        }
+    };
+    for key in &direct.keys {
+        match current {
+            Value::Object(map) => match map.get(key) {
+                Some(next) => current = next,
+                None => return Some(None),
+            },
+            Value::Array(_) => return None,
+            _ => return Some(None),
+        }
+    }
+    scalar(current)
+}
+
+/// A scalar as JSONata returns it (whole numbers as integers); `None` for arrays and objects,
+/// whose numbers JSONata would normalise too: those go through the evaluator.
+fn scalar(value: &Value) -> Option<Option<Value>> {
+    match value {
+        Value::Array(_) | Value::Object(_) => None,
+        Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => {
+            let f = n.as_f64()?;
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                Some(Some(Value::from(f as i64)))
+            } else {
+                Some(Some(value.clone()))
+            }
+        }
+        other => Some(Some(other.clone())),
+    }
+}
+
 /// Evaluates a JSONata expression whose value is required: *undefined* is an error.
 pub(crate) fn expression_value(
     expression: &Expression,
@@ -285,6 +333,11 @@ pub(crate) fn expression(
     scope: &Scope<'_>,
     field: &str,
 ) -> Result<Option<Value>, StateError> {
+    if let Some(direct) = expression.direct()
+        && let Some(found) = direct_read(direct, scope)
+    {
+        return Ok(found);
+    }
     let compiled = expression
         .compiled()
         .map_err(|error| StateError::new("States.QueryEvaluationError", error.message.clone()))?;
@@ -302,20 +355,25 @@ pub(crate) fn expression(
         // An expression can only reach the execution input through a name that says so, or
         // through functions that enumerate objects.
         let source = expression.source();
-        let needs_input = [
-            "Execution",
-            "Input",
-            "*",
-            "$lookup",
-            "$keys",
-            "$each",
-            "$spread",
-            "$sift",
-            "$string",
-            "$eval",
-        ]
-        .iter()
-        .any(|word| source.contains(word));
+        // `$states.context` read whole (not followed by `.`) needs everything.
+        let whole = source
+            .match_indices("$states.context")
+            .any(|(at, found)| !source[at + found.len()..].starts_with('.'));
+        let needs_input = whole
+            || [
+                "Execution",
+                "Input",
+                "*",
+                "$lookup",
+                "$keys",
+                "$each",
+                "$spread",
+                "$sift",
+                "$string",
+                "$eval",
+            ]
+            .iter()
+            .any(|word| source.contains(word));
         states.insert(
             "context".into(),
             scope.context.to_value_with_input(needs_input),
