@@ -1081,7 +1081,7 @@ impl Loader {
             }
             (NodeKind::String(s), QueryLanguage::Jsonata) => match Expression::recognise(s) {
                 Some(expression) => {
-                    self.check_expression(&expression, at, node.span, field);
+                    self.check_expression(&expression, at, node.span);
                     Template::Expression(expression)
                 }
                 None => Template::Const(node.to_value()),
@@ -1090,8 +1090,7 @@ impl Loader {
         }
     }
 
-    fn check_expression(&mut self, expression: &Expression, at: &str, span: Span, field: &str) {
-        let _ = field;
+    fn check_expression(&mut self, expression: &Expression, at: &str, span: Span) {
         for (code, message) in expression.problems() {
             self.diagnostics
                 .push(Diagnostic::error(code, at, message).with_span(span));
@@ -1133,7 +1132,7 @@ impl Loader {
             if language == QueryLanguage::Jsonata
                 && let Some(expression) = node.as_str().and_then(Expression::recognise)
             {
-                self.check_expression(&expression, at, node.span, "Assign");
+                self.check_expression(&expression, at, node.span);
                 return Template::Expression(expression);
             }
             self.error(
@@ -1157,17 +1156,14 @@ impl Loader {
 
     fn seconds(
         &mut self,
-        node: &Node,
         fixed: Option<&Node>,
         path: Option<&Node>,
         pointer: &str,
         field: &str,
         language: QueryLanguage,
     ) -> Option<Seconds> {
-        let _ = node;
         match (fixed, path) {
-            (Some(fixed_node), Some(path_node)) => {
-                let _ = fixed_node;
+            (Some(_), Some(path_node)) => {
                 self.error(
                     pointer,
                     path_node.span,
@@ -1179,12 +1175,7 @@ impl Loader {
                 if language == QueryLanguage::Jsonata
                     && let Some(expression) = fixed_node.as_str().and_then(Expression::recognise)
                 {
-                    self.check_expression(
-                        &expression,
-                        &child(pointer, field),
-                        fixed_node.span,
-                        field,
-                    );
+                    self.check_expression(&expression, &child(pointer, field), fixed_node.span);
                     return Some(Seconds::Expression(expression));
                 }
                 self.positive_integer(fixed_node, &child(pointer, field), field, 99_999_999)
@@ -1242,7 +1233,6 @@ impl Loader {
             .map(|n| self.parameters(n, pointer, "ResultSelector", language));
         let result_path = self.result_path(node.get("ResultPath"), pointer, "ResultPath");
         let timeout = self.seconds(
-            node,
             node.get("TimeoutSeconds"),
             node.get("TimeoutSecondsPath"),
             pointer,
@@ -1250,7 +1240,6 @@ impl Loader {
             language,
         );
         let heartbeat = self.seconds(
-            node,
             node.get("HeartbeatSeconds"),
             node.get("HeartbeatSecondsPath"),
             pointer,
@@ -1685,7 +1674,6 @@ impl Loader {
                                 &expression,
                                 &child(at, "Condition"),
                                 condition.span,
-                                "Condition",
                             );
                             Some(ChoiceRule::Condition(Template::Expression(expression)))
                         }
@@ -1882,7 +1870,7 @@ impl Loader {
                 if language == QueryLanguage::Jsonata
                     && let Some(expression) = value.as_str().and_then(Expression::recognise)
                 {
-                    self.check_expression(&expression, &at, value.span, "Seconds");
+                    self.check_expression(&expression, &at, value.span);
                     return WaitUntil::Seconds(Seconds::Expression(expression));
                 }
                 match self.integer(value, &at, "Seconds") {
@@ -1912,7 +1900,7 @@ impl Loader {
                 if language == QueryLanguage::Jsonata
                     && let Some(expression) = Expression::recognise(text)
                 {
-                    self.check_expression(&expression, &at, value.span, "Timestamp");
+                    self.check_expression(&expression, &at, value.span);
                     return WaitUntil::TimestampExpression(expression);
                 }
                 match Timestamp::parse_rfc3339(text) {
@@ -1958,7 +1946,7 @@ impl Loader {
                     if language == QueryLanguage::Jsonata
                         && let Some(expression) = Expression::recognise(s)
                     {
-                        self.check_expression(&expression, &child(pointer, field), v.span, field);
+                        self.check_expression(&expression, &child(pointer, field), v.span);
                         return Some(Text::Expression(expression));
                     }
                     Some(Text::Literal(s.to_owned()))
@@ -2208,12 +2196,7 @@ impl Loader {
                     .then(|| m.as_str().and_then(Expression::recognise))
                     .flatten()
                 {
-                    self.check_expression(
-                        &expression,
-                        &child(pointer, "MaxConcurrency"),
-                        m.span,
-                        "MaxConcurrency",
-                    );
+                    self.check_expression(&expression, &child(pointer, "MaxConcurrency"), m.span);
                     MaxConcurrency::Expression(expression)
                 } else {
                     match self.integer(m, &child(pointer, "MaxConcurrency"), "MaxConcurrency") {
@@ -2303,7 +2286,7 @@ impl Loader {
                 if language == QueryLanguage::Jsonata
                     && let Some(expression) = v.as_str().and_then(Expression::recognise)
                 {
-                    self.check_expression(&expression, &child(pointer, field), v.span, field);
+                    self.check_expression(&expression, &child(pointer, field), v.span);
                     return Some(Tolerance::Expression(expression));
                 }
                 match &v.kind {

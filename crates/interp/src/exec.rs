@@ -313,7 +313,7 @@ impl Execution {
                     });
                 }
             }
-            Event::TimerFired { timer } => self.timer_fired(definition, timer, env, out),
+            Event::TimerFired { timer } => self.timer_fired(timer, env, out),
             Event::Stop { error, cause } => {
                 let last = self.event_id;
                 self.emit(out, last, HistoryEventType::ExecutionAborted, env, |e| {
@@ -482,9 +482,7 @@ impl Execution {
                 self.begin(definition, frame_id, frame, state, env, out)
             }
             Phase::Retry => self.begin(definition, frame_id, frame, state, env, out),
-            Phase::Resume(resume) => {
-                self.resume_state(definition, frame_id, frame, state, resume, env, out)
-            }
+            Phase::Resume(resume) => self.resume_state(frame_id, frame, state, resume, env, out),
             Phase::Waiting => Step::Park(frame),
         }
     }
@@ -512,9 +510,7 @@ impl Execution {
                     }
                 });
                 match result {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
+                    Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok(result) => {
                         let raw = std::mem::take(&mut frame.input);
                         let mut assign_source = None;
@@ -541,17 +537,13 @@ impl Execution {
                             }
                         };
                         match combined {
-                            Err(error) => {
-                                self.fail_state(definition, frame_id, frame, state, error, env, out)
-                            }
+                            Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                             Ok(value) => {
                                 let completion = Completion {
                                     result: assign_source,
                                     ..Completion::of(value, bound)
                                 };
-                                self.complete(
-                                    definition, frame_id, frame, state, completion, env, out,
-                                )
+                                self.complete(frame_id, frame, state, completion, env, out)
                             }
                         }
                     }
@@ -568,24 +560,20 @@ impl Execution {
                     Ok(choice.default.map(|next| (next, usize::MAX)))
                 });
                 match decided {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
+                    Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok(None) => {
                         let error = StateError::new(
                             "States.NoChoiceMatched",
                             format!("No Matches! at state '{}'", state.name),
                         );
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
+                        self.fail_state(frame_id, frame, state, error, env, out)
                     }
                     Ok(Some(next)) => {
-                        self.pass_through(definition, frame_id, frame, state, Some(next), env, out)
+                        self.pass_through(frame_id, frame, state, Some(next), env, out)
                     }
                 }
             }
-            StateKind::Succeed => {
-                self.pass_through(definition, frame_id, frame, state, None, env, out)
-            }
+            StateKind::Succeed => self.pass_through(frame_id, frame, state, None, env, out),
             StateKind::Fail(fail) => {
                 let texts = self.with_effective(&frame, state, |_, scope, _| {
                     let error = fail
@@ -601,9 +589,7 @@ impl Execution {
                     Ok((error, cause))
                 });
                 match texts {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
+                    Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok((error, cause)) => Step::Failed(
                         frame,
                         StateError::new(error.unwrap_or_default(), cause.unwrap_or_default()),
@@ -615,9 +601,7 @@ impl Execution {
                     wait_until(&wait.until, scope, env.now)
                 });
                 match until {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
+                    Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok(fire_at) => {
                         let timer = self.new_timer(TimerPurpose::Wait(frame_id));
                         out.push(Command::StartTimer { timer, fire_at });
@@ -645,9 +629,7 @@ impl Execution {
                     Ok((parameters, timeout, heartbeat))
                 });
                 match prepared {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
+                    Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok((parameters, timeout, heartbeat)) => {
                         if let Some(limit) = self.options.max_payload_bytes
                             && json_size(&parameters) > limit
@@ -659,8 +641,7 @@ impl Execution {
                                     state.name
                                 ),
                             );
-                            return self
-                                .fail_state(definition, frame_id, frame, state, error, env, out);
+                            return self.fail_state(frame_id, frame, state, error, env, out);
                         }
                         self.schedule_task(
                             frame_id, &mut frame, state, task, parameters, timeout, heartbeat, env,
@@ -678,9 +659,7 @@ impl Execution {
                         None => Ok(scope.input.clone()),
                     });
                 match prepared {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
+                    Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok(branch_input) => {
                         let id = self.emit(
                             out,
@@ -719,9 +698,7 @@ impl Execution {
                     this.prepare_map(map, scope, &frame, state)
                 });
                 match prepared {
-                    Err(error) => {
-                        self.fail_state(definition, frame_id, frame, state, error, env, out)
-                    }
+                    Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok((items, max_concurrency)) => {
                         let length = items.len();
                         let id = self.emit(
@@ -762,7 +739,6 @@ impl Execution {
     #[allow(clippy::too_many_arguments)]
     fn pass_through(
         &mut self,
-        definition: &Definition,
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
@@ -778,7 +754,7 @@ impl Execution {
                 .map(Cow::into_owned),
         };
         match value {
-            Err(error) => self.fail_state(definition, frame_id, frame, state, error, env, out),
+            Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
             Ok(value) => {
                 let bound = frame.input_bound;
                 let completion = Completion {
@@ -788,7 +764,7 @@ impl Execution {
                         .filter(|&b| b != usize::MAX),
                     ..Completion::of(value, bound)
                 };
-                self.complete(definition, frame_id, frame, state, completion, env, out)
+                self.complete(frame_id, frame, state, completion, env, out)
             }
         }
     }
@@ -921,7 +897,6 @@ impl Execution {
     #[allow(clippy::too_many_arguments)]
     fn complete(
         &mut self,
-        definition: &Definition,
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
@@ -959,7 +934,7 @@ impl Execution {
                 });
             match evaluated {
                 Err(error) => {
-                    return self.fail_state(definition, frame_id, frame, state, error, env, out);
+                    return self.fail_state(frame_id, frame, state, error, env, out);
                 }
                 Ok((Some(output), assigned)) => {
                     let bound = Bound::of(&output);
@@ -983,8 +958,7 @@ impl Execution {
                     }) {
                         Ok(values) => Some(values),
                         Err(error) => {
-                            return self
-                                .fail_state(definition, frame_id, frame, state, error, env, out);
+                            return self.fail_state(frame_id, frame, state, error, env, out);
                         }
                     }
                 }
@@ -1000,8 +974,7 @@ impl Execution {
                             path.source(),
                             path.normalized()
                         ));
-                        return self
-                            .fail_state(definition, frame_id, frame, state, error, env, out);
+                        return self.fail_state(frame_id, frame, state, error, env, out);
                     }
                 },
             };
@@ -1010,13 +983,13 @@ impl Execution {
         match self.check_limits(&output, bound, state) {
             Ok(exact) => bound = exact,
             Err(error) => {
-                return self.fail_state(definition, frame_id, frame, state, error, env, out);
+                return self.fail_state(frame_id, frame, state, error, env, out);
             }
         }
         let assigned = match self.apply_assigned(&mut frame, assigned) {
             Ok(assigned) => assigned,
             Err(error) => {
-                return self.fail_state(definition, frame_id, frame, state, error, env, out);
+                return self.fail_state(frame_id, frame, state, error, env, out);
             }
         };
         self.record_exited(&mut frame, state, &output, assigned, env, out);
@@ -1141,11 +1114,10 @@ impl Execution {
     }
 
     /// A state failed: retry, catch, or fail the frame.
-    // The step context (definition, env, output) travels with every state handler.
+    // The step context (env, output) travels with every state handler.
     #[allow(clippy::too_many_arguments)]
     fn fail_state(
         &mut self,
-        definition: &Definition,
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
@@ -1195,7 +1167,6 @@ impl Execution {
             ),
             _ => (&[][..], &[][..], None),
         };
-        let _ = definition;
         if (!error.is_terminal()
             || retry
                 .iter()
@@ -1311,11 +1282,10 @@ impl Execution {
         Step::Failed(frame, error)
     }
 
-    // The step context (definition, env, output) travels with every state handler.
+    // The step context (env, output) travels with every state handler.
     #[allow(clippy::too_many_arguments)]
     fn resume_state(
         &mut self,
-        definition: &Definition,
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
@@ -1324,11 +1294,8 @@ impl Execution {
         out: &mut Vec<Command>,
     ) -> Step {
         match (resume, &state.kind) {
-            (Resume::WaitOver, _) => {
-                self.pass_through(definition, frame_id, frame, state, None, env, out)
-            }
+            (Resume::WaitOver, _) => self.pass_through(frame_id, frame, state, None, env, out),
             (Resume::TaskSucceeded(result), StateKind::Task(task)) => self.finish_with_result(
-                definition,
                 frame_id,
                 frame,
                 state,
@@ -1341,7 +1308,6 @@ impl Execution {
             (Resume::Children(results), StateKind::Parallel(parallel)) => {
                 // AWS records no ParallelStateSucceeded: the results go to ParallelStateExited.
                 self.finish_with_result(
-                    definition,
                     frame_id,
                     frame,
                     state,
@@ -1362,7 +1328,6 @@ impl Execution {
                 );
                 frame.last_event = id;
                 self.finish_with_result(
-                    definition,
                     frame_id,
                     frame,
                     state,
@@ -1374,7 +1339,7 @@ impl Execution {
                 )
             }
             (Resume::TaskFailed(error) | Resume::ChildFailed(error), _) => {
-                self.fail_state(definition, frame_id, frame, state, error, env, out)
+                self.fail_state(frame_id, frame, state, error, env, out)
             }
             (_, _) => Step::Failed(
                 frame,
@@ -1389,7 +1354,6 @@ impl Execution {
     #[allow(clippy::too_many_arguments)]
     fn finish_with_result(
         &mut self,
-        definition: &Definition,
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
@@ -1408,7 +1372,7 @@ impl Execution {
         let result = match result {
             Ok(r) => r,
             Err(error) => {
-                return self.fail_state(definition, frame_id, frame, state, error, env, out);
+                return self.fail_state(frame_id, frame, state, error, env, out);
             }
         };
         let raw = std::mem::take(&mut frame.input);
@@ -1419,19 +1383,19 @@ impl Execution {
                 result: Some(result),
                 ..Completion::of(raw, bound)
             };
-            return self.complete(definition, frame_id, frame, state, completion, env, out);
+            return self.complete(frame_id, frame, state, completion, env, out);
         }
         // `Assign` reads the result, before `ResultPath` puts it into the input.
         let assign_source = state.assign.as_ref().map(|_| result.clone());
         let (combined, bound) = self.merge(&frame, raw, result, result_path);
         match combined {
-            Err(error) => self.fail_state(definition, frame_id, frame, state, error, env, out),
+            Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
             Ok(value) => {
                 let completion = Completion {
                     result: assign_source,
                     ..Completion::of(value, bound)
                 };
-                self.complete(definition, frame_id, frame, state, completion, env, out)
+                self.complete(frame_id, frame, state, completion, env, out)
             }
         }
     }
@@ -1584,7 +1548,7 @@ impl Execution {
         let count = items.len();
         if count == 0 {
             frame.phase = Phase::Resume(Resume::Children(Vec::new()));
-            self.runnable_after_park(parent);
+            self.runnable.push_back(parent);
             return;
         }
         let outer = Arc::new(frame.variables.clone());
@@ -1905,13 +1869,7 @@ impl Execution {
         out.push(Command::Finish(outcome));
     }
 
-    fn timer_fired(
-        &mut self,
-        definition: &Definition,
-        timer: TimerId,
-        env: &Env,
-        out: &mut Vec<Command>,
-    ) {
+    fn timer_fired(&mut self, timer: TimerId, env: &Env, out: &mut Vec<Command>) {
         let Some(purpose) = self.timers.remove(&timer) else {
             return;
         };
@@ -1995,7 +1953,6 @@ impl Execution {
                 );
             }
         }
-        let _ = definition;
     }
 
     fn resume(&mut self, frame_id: FrameId, resume: Resume) {
@@ -2297,10 +2254,6 @@ impl Execution {
                 self.frames.len() - 1
             }
         }
-    }
-
-    fn runnable_after_park(&mut self, frame_id: FrameId) {
-        self.runnable.push_back(frame_id);
     }
 
     fn free_frame(&mut self, frame_id: FrameId) {
