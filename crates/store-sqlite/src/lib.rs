@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use aslan_store::{
-    Activity, Error, Execution, ExecutionChange, ExecutionQuery, HistoryEntry, JournalEntry,
-    Result, StateMachine, Store,
+    Activity, Error, Execution, ExecutionChange, ExecutionQuery, ExecutionSearch, ExecutionSummary,
+    HistoryEntry, JournalEntry, Result, StateMachine, StatusCount, Store,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS executions(
     input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, start_ms INTEGER NOT NULL, stop_ms INTEGER,
     definition TEXT NOT NULL, role_arn TEXT NOT NULL, seed INTEGER NOT NULL, revision_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions(state_machine_arn, start_ms DESC, arn);
-CREATE INDEX IF NOT EXISTS executions_by_start ON executions(start_ms DESC, arn);
+DROP INDEX IF EXISTS executions_by_start;
+CREATE INDEX IF NOT EXISTS executions_listing
+    ON executions(start_ms DESC, arn, state_machine_arn, status, name, stop_ms);
 CREATE INDEX IF NOT EXISTS executions_running ON executions(status) WHERE status = 'RUNNING';
 CREATE TABLE IF NOT EXISTS journal(
     execution_id INTEGER NOT NULL, seq INTEGER NOT NULL, now_ms INTEGER NOT NULL, event TEXT NOT NULL,
@@ -42,7 +44,36 @@ CREATE TABLE IF NOT EXISTS activities(arn TEXT PRIMARY KEY, name TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS tags(
     resource_arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY(resource_arn, key)) WITHOUT ROWID;
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
+";
+
+/// Executions by state machine and status, kept by triggers so that the console's counts cost
+/// one row each instead of a scan. `POPULATE_COUNTS` fills it once for a database written
+/// before it existed.
+const COUNTS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS execution_counts(
+    state_machine_arn TEXT NOT NULL, status TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY(state_machine_arn, status)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS execution_counts_insert AFTER INSERT ON executions BEGIN
+    INSERT INTO execution_counts(state_machine_arn, status, count) VALUES (new.state_machine_arn, new.status, 1)
+        ON CONFLICT(state_machine_arn, status) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS execution_counts_update AFTER UPDATE OF status, state_machine_arn ON executions
+    WHEN old.status IS NOT new.status OR old.state_machine_arn IS NOT new.state_machine_arn BEGIN
+    UPDATE execution_counts SET count = count - 1
+        WHERE state_machine_arn = old.state_machine_arn AND status = old.status;
+    INSERT INTO execution_counts(state_machine_arn, status, count) VALUES (new.state_machine_arn, new.status, 1)
+        ON CONFLICT(state_machine_arn, status) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS execution_counts_delete AFTER DELETE ON executions BEGIN
+    UPDATE execution_counts SET count = count - 1
+        WHERE state_machine_arn = old.state_machine_arn AND status = old.status;
+END;
+";
+
+const POPULATE_COUNTS: &str = "
+INSERT INTO execution_counts(state_machine_arn, status, count)
+    SELECT state_machine_arn, status, COUNT(*) FROM executions GROUP BY state_machine_arn, status;
 ";
 
 type Job = Box<dyn FnOnce(&Connection) -> Result<()> + Send>;
@@ -91,6 +122,19 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let write_connection = open_connection(&path)?;
         write_connection.execute_batch(SCHEMA).map_err(backend)?;
+        let has_counts: bool = write_connection
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'execution_counts')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(backend)?;
+        let populate = if has_counts { "" } else { POPULATE_COUNTS };
+        write_connection
+            .execute_batch(&format!(
+                "BEGIN IMMEDIATE; {COUNTS_SCHEMA} {populate} COMMIT;"
+            ))
+            .map_err(backend)?;
         let (sender, receiver) = mpsc::channel::<Request>();
         thread::Builder::new()
             .name("aslan-sqlite-writer".into())
@@ -407,6 +451,94 @@ impl Store for SqliteStore {
         })
     }
 
+    fn search_executions(&self, search: &ExecutionSearch) -> Result<Vec<ExecutionSummary>> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        let mut bind = |value: rusqlite::types::Value| {
+            values.push(value);
+            values.len()
+        };
+        if let Some(arn) = &search.state_machine_arn {
+            let n = bind(arn.clone().into());
+            conditions.push(format!("state_machine_arn = ?{n}"));
+        }
+        if let Some(status) = &search.status {
+            let n = bind(status.clone().into());
+            conditions.push(format!("status = ?{n}"));
+        }
+        if let Some(prefix) = &search.name_prefix {
+            // `substr` is exact and case-sensitive, unlike `LIKE`.
+            let n = bind(prefix.clone().into());
+            conditions.push(format!("substr(name, 1, length(?{n})) = ?{n}"));
+        }
+        if let Some(from) = search.started_from_ms {
+            let n = bind(from.into());
+            conditions.push(format!("start_ms >= ?{n}"));
+        }
+        if let Some(until) = search.started_until_ms {
+            let n = bind(until.into());
+            conditions.push(format!("start_ms < ?{n}"));
+        }
+        if let Some((start_ms, arn)) = &search.after {
+            let ms = bind((*start_ms).into());
+            let arn = bind(arn.clone().into());
+            // The redundant `start_ms <= ?` lets SQLite seek instead of scanning from the top.
+            conditions.push(format!(
+                "start_ms <= ?{ms} AND (start_ms < ?{ms} OR (start_ms = ?{ms} AND arn > ?{arn}))"
+            ));
+        }
+        let limit = bind((search.limit.min(i64::MAX as usize) as i64).into());
+        // With a status or name filter, walking the covering index in start order reads no table
+        // row; the per-machine index would read one row per execution to test the filter.
+        let index = if search.status.is_some() || search.name_prefix.is_some() {
+            "INDEXED BY executions_listing"
+        } else {
+            ""
+        };
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT arn, state_machine_arn, name, status, start_ms, stop_ms FROM executions {index}
+             {filter} ORDER BY start_ms DESC, arn LIMIT ?{limit}"
+        );
+        self.read(|c| {
+            let mut statement = c.prepare_cached(&sql)?;
+            statement
+                .query_map(rusqlite::params_from_iter(values.iter()), |row| {
+                    Ok(ExecutionSummary {
+                        arn: row.get(0)?,
+                        state_machine_arn: row.get(1)?,
+                        name: row.get(2)?,
+                        status: row.get(3)?,
+                        start_ms: row.get(4)?,
+                        stop_ms: row.get(5)?,
+                    })
+                })?
+                .collect()
+        })
+    }
+
+    fn count_executions(&self) -> Result<Vec<StatusCount>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached(
+                "SELECT state_machine_arn, status, count FROM execution_counts WHERE count > 0
+                 ORDER BY state_machine_arn, status",
+            )?;
+            statement
+                .query_map([], |row| {
+                    Ok(StatusCount {
+                        state_machine_arn: row.get(0)?,
+                        status: row.get(1)?,
+                        count: row.get::<_, i64>(2)? as u64,
+                    })
+                })?
+                .collect()
+        })
+    }
+
     fn running_executions(&self) -> Result<Vec<Execution>> {
         self.read(|c| {
             let mut statement = c.prepare(&format!(
@@ -571,6 +703,39 @@ mod tests {
     #[test]
     fn sqlite_store_passes_the_suite() {
         aslan_store::testing::run_all(fresh);
+    }
+
+    #[test]
+    fn counts_are_filled_in_for_a_database_written_before_them() {
+        let store = fresh();
+        let path = store.path.clone();
+        let mut execution = aslan_store::testing::execution("m", "old", 1);
+        execution.status = "SUCCEEDED".into();
+        store
+            .commit(vec![ExecutionChange {
+                arn: execution.arn.clone(),
+                created: Some(execution),
+                ..Default::default()
+            }])
+            .expect("create");
+        drop(store);
+        let connection = Connection::open(&path).expect("open");
+        connection
+            .execute_batch(
+                "DROP TRIGGER execution_counts_insert; DROP TRIGGER execution_counts_update;
+                 DROP TRIGGER execution_counts_delete; DROP TABLE execution_counts;",
+            )
+            .expect("make it old");
+        drop(connection);
+        let reopened = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(
+            reopened.count_executions().expect("count"),
+            vec![StatusCount {
+                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+                status: "SUCCEEDED".into(),
+                count: 1,
+            }]
+        );
     }
 
     #[test]

@@ -176,6 +176,96 @@ pub struct ExecutionQuery {
     pub limit: usize,
 }
 
+/// One execution in a listing: what a list shows, without the input, output and definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionSummary {
+    /// Its ARN.
+    pub arn: String,
+    /// The state machine's ARN.
+    pub state_machine_arn: String,
+    /// Its name.
+    pub name: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
+    pub status: String,
+    /// Start time, epoch milliseconds.
+    pub start_ms: i64,
+    /// Stop time, epoch milliseconds.
+    pub stop_ms: Option<i64>,
+}
+
+impl From<&Execution> for ExecutionSummary {
+    fn from(execution: &Execution) -> Self {
+        ExecutionSummary {
+            arn: execution.arn.clone(),
+            state_machine_arn: execution.state_machine_arn.clone(),
+            name: execution.name.clone(),
+            status: execution.status.clone(),
+            start_ms: execution.start_ms,
+            stop_ms: execution.stop_ms,
+        }
+    }
+}
+
+/// Filters and position for [`Store::search_executions`] (the console's execution list).
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionSearch {
+    /// Only this state machine's.
+    pub state_machine_arn: Option<String>,
+    /// Only with this status.
+    pub status: Option<String>,
+    /// Only those whose name starts with this (case-sensitive).
+    pub name_prefix: Option<String>,
+    /// Only those started at or after this time, epoch milliseconds.
+    pub started_from_ms: Option<i64>,
+    /// Only those started before this time, epoch milliseconds.
+    pub started_until_ms: Option<i64>,
+    /// Continue after this (start_ms, arn), newest first.
+    pub after: Option<(i64, String)>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl ExecutionSearch {
+    /// Whether `execution` passes the filters (not the position).
+    pub fn matches(&self, execution: &ExecutionSummary) -> bool {
+        self.state_machine_arn
+            .as_deref()
+            .is_none_or(|arn| execution.state_machine_arn == arn)
+            && self
+                .status
+                .as_deref()
+                .is_none_or(|status| execution.status == status)
+            && self
+                .name_prefix
+                .as_deref()
+                .is_none_or(|prefix| execution.name.starts_with(prefix))
+            && self
+                .started_from_ms
+                .is_none_or(|from| execution.start_ms >= from)
+            && self
+                .started_until_ms
+                .is_none_or(|until| execution.start_ms < until)
+            && match &self.after {
+                None => true,
+                Some((start_ms, arn)) => {
+                    execution.start_ms < *start_ms
+                        || (execution.start_ms == *start_ms && execution.arn > *arn)
+                }
+            }
+    }
+}
+
+/// How many executions of one state machine have one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCount {
+    /// The state machine's ARN.
+    pub state_machine_arn: String,
+    /// The status.
+    pub status: String,
+    /// How many.
+    pub count: u64,
+}
+
 /// The storage interface. Methods block; the engine calls them off its event loop.
 pub trait Store: Send + Sync + 'static {
     /// Creates a state machine; `AlreadyExists` when the ARN is taken.
@@ -198,6 +288,66 @@ pub trait Store: Send + Sync + 'static {
     fn list_executions(&self, query: &ExecutionQuery) -> Result<Vec<Execution>>;
     /// Every execution still running (to resume after a restart).
     fn running_executions(&self) -> Result<Vec<Execution>>;
+    /// Lists execution summaries, newest first, by the console's filters. Backends answer it
+    /// from an index; this default pages through [`Store::list_executions`].
+    fn search_executions(&self, search: &ExecutionSearch) -> Result<Vec<ExecutionSummary>> {
+        let mut found = Vec::new();
+        let mut query = ExecutionQuery {
+            state_machine_arn: search.state_machine_arn.clone(),
+            status: search.status.clone(),
+            after: search.after.clone(),
+            limit: 1000,
+        };
+        while found.len() < search.limit {
+            let page = self.list_executions(&query)?;
+            let Some(last) = page.last() else { break };
+            query.after = Some((last.start_ms, last.arn.clone()));
+            let past_range = search
+                .started_from_ms
+                .is_some_and(|from| last.start_ms < from);
+            found.extend(
+                page.iter()
+                    .map(ExecutionSummary::from)
+                    .filter(|summary| search.matches(summary)),
+            );
+            if past_range {
+                break;
+            }
+        }
+        found.truncate(search.limit);
+        Ok(found)
+    }
+    /// How many executions each state machine has in each status (pairs with none are left
+    /// out), sorted by state machine and status. Backends keep these counts as they write; this
+    /// default counts every execution.
+    fn count_executions(&self) -> Result<Vec<StatusCount>> {
+        let mut counts = std::collections::BTreeMap::<(String, String), u64>::new();
+        let mut query = ExecutionQuery {
+            limit: 1000,
+            ..Default::default()
+        };
+        loop {
+            let page = self.list_executions(&query)?;
+            let Some(last) = page.last() else { break };
+            query.after = Some((last.start_ms, last.arn.clone()));
+            for execution in &page {
+                *counts
+                    .entry((
+                        execution.state_machine_arn.clone(),
+                        execution.status.clone(),
+                    ))
+                    .or_default() += 1;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((state_machine_arn, status), count)| StatusCount {
+                state_machine_arn,
+                status,
+                count,
+            })
+            .collect())
+    }
     /// An execution's journal, in order.
     fn journal(&self, arn: &str) -> Result<Vec<JournalEntry>>;
     /// History events with ids after `after_id` (or before it when `reverse`), at most `limit`.
@@ -254,6 +404,12 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn running_executions(&self) -> Result<Vec<Execution>> {
         (**self).running_executions()
+    }
+    fn search_executions(&self, search: &ExecutionSearch) -> Result<Vec<ExecutionSummary>> {
+        (**self).search_executions(search)
+    }
+    fn count_executions(&self) -> Result<Vec<StatusCount>> {
+        (**self).count_executions()
     }
     fn journal(&self, arn: &str) -> Result<Vec<JournalEntry>> {
         (**self).journal(arn)

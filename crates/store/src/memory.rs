@@ -1,18 +1,24 @@
 //! An in-memory [`Store`]: for Express executions, tests, and `aslan serve --data-dir :memory:`.
 //! It runs the same conformance suite as the durable backends.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::Mutex;
 
 use crate::{
-    Activity, Error, Execution, ExecutionChange, ExecutionQuery, HistoryEntry, JournalEntry,
-    Result, StateMachine, Store,
+    Activity, Error, Execution, ExecutionChange, ExecutionQuery, ExecutionSearch, ExecutionSummary,
+    HistoryEntry, JournalEntry, Result, StateMachine, StatusCount, Store,
 };
 
 #[derive(Debug, Default)]
 struct Data {
     machines: BTreeMap<String, StateMachine>,
     executions: HashMap<String, Execution>,
+    /// Every execution's (start time, ARN), newest first: the order of every listing.
+    by_start: BTreeSet<(Reverse<i64>, String)>,
+    /// Executions by state machine and status.
+    counts: BTreeMap<(String, String), u64>,
     journals: HashMap<String, Vec<JournalEntry>>,
     histories: HashMap<String, Vec<HistoryEntry>>,
     activities: BTreeMap<String, Activity>,
@@ -84,7 +90,8 @@ impl Store for MemoryStore {
     }
 
     fn commit(&self, changes: Vec<ExecutionChange>) -> Result<()> {
-        let mut data = self.data();
+        let mut guard = self.data();
+        let data = &mut *guard;
         for change in &changes {
             if let Some(created) = &change.created {
                 if data.executions.contains_key(&created.arn) {
@@ -96,6 +103,12 @@ impl Store for MemoryStore {
         }
         for change in changes {
             if let Some(created) = change.created {
+                data.by_start
+                    .insert((Reverse(created.start_ms), created.arn.clone()));
+                *data
+                    .counts
+                    .entry((created.state_machine_arn.clone(), created.status.clone()))
+                    .or_default() += 1;
                 data.executions.insert(created.arn.clone(), created);
             }
             data.journals
@@ -109,7 +122,15 @@ impl Store for MemoryStore {
             if let (Some(ending), Some(execution)) =
                 (change.ending, data.executions.get_mut(&change.arn))
             {
-                execution.status = ending.status;
+                let before = std::mem::replace(&mut execution.status, ending.status.clone());
+                let machine = &execution.state_machine_arn;
+                if let Some(count) = data.counts.get_mut(&(machine.clone(), before)) {
+                    *count = count.saturating_sub(1);
+                }
+                *data
+                    .counts
+                    .entry((machine.clone(), ending.status))
+                    .or_default() += 1;
                 execution.output = ending.output;
                 execution.error = ending.error;
                 execution.cause = ending.cause;
@@ -149,6 +170,51 @@ impl Store for MemoryStore {
             .collect();
         found.sort_by(|a, b| execution_order(a, b));
         Ok(found.into_iter().take(query.limit).cloned().collect())
+    }
+
+    fn search_executions(&self, search: &ExecutionSearch) -> Result<Vec<ExecutionSummary>> {
+        let data = self.data();
+        // Newest first. The position or the end of the time range (whichever is further on)
+        // is where the walk starts; `matches` decides the rest.
+        let lower = match (&search.after, search.started_until_ms) {
+            (Some((start_ms, _)), Some(until)) if until <= *start_ms => {
+                Bound::Included((Reverse(until), String::new()))
+            }
+            (Some((start_ms, arn)), _) => Bound::Excluded((Reverse(*start_ms), arn.clone())),
+            (None, Some(until)) => Bound::Included((Reverse(until), String::new())),
+            (None, None) => Bound::Unbounded,
+        };
+        let mut found = Vec::new();
+        for (Reverse(start_ms), arn) in data.by_start.range((lower, Bound::Unbounded)) {
+            if search.started_from_ms.is_some_and(|from| *start_ms < from) {
+                break;
+            }
+            let Some(execution) = data.executions.get(arn) else {
+                continue;
+            };
+            let summary = ExecutionSummary::from(execution);
+            if search.matches(&summary) {
+                found.push(summary);
+                if found.len() >= search.limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn count_executions(&self) -> Result<Vec<StatusCount>> {
+        Ok(self
+            .data()
+            .counts
+            .iter()
+            .filter(|(_, count)| **count > 0)
+            .map(|((state_machine_arn, status), count)| StatusCount {
+                state_machine_arn: state_machine_arn.clone(),
+                status: status.clone(),
+                count: *count,
+            })
+            .collect())
     }
 
     fn running_executions(&self) -> Result<Vec<Execution>> {

@@ -1,8 +1,8 @@
 //! The conformance suite every [`Store`] backend runs: `run_all(|| MyStore::new(...))`.
 
 use crate::{
-    Activity, Ending, Error, Execution, ExecutionChange, ExecutionQuery, HistoryEntry,
-    JournalEntry, StateMachine, Store,
+    Activity, Ending, Error, Execution, ExecutionChange, ExecutionQuery, ExecutionSearch,
+    HistoryEntry, JournalEntry, StateMachine, StatusCount, Store,
 };
 
 /// A state machine record for tests.
@@ -66,6 +66,8 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     listing_and_paging(&make());
     history_paging(&make());
     activities_and_tags(&make());
+    searching_executions(&make());
+    counting_executions(&make());
 }
 
 fn state_machines(store: &impl Store) {
@@ -282,5 +284,176 @@ fn activities_and_tags(store: &impl Store) {
     assert_eq!(
         store.tags("arn:x").expect("tags"),
         vec![("b".into(), "2".into())]
+    );
+}
+
+fn ending(status: &str, stop_ms: i64) -> Ending {
+    Ending {
+        status: status.into(),
+        output: None,
+        error: None,
+        cause: None,
+        stop_ms,
+    }
+}
+
+fn end(store: &impl Store, execution: &Execution, status: &str) {
+    store
+        .commit(vec![ExecutionChange {
+            arn: execution.arn.clone(),
+            ending: Some(ending(status, execution.start_ms + 1)),
+            ..Default::default()
+        }])
+        .expect("end");
+}
+
+fn searching_executions(store: &impl Store) {
+    // Machine m: run-0 .. run-9 at 100..109, every third failed; machine n: job-0 .. job-2 at
+    // 105..107. Equal start times order by ARN, so m's come first.
+    for i in 0..10 {
+        let e = execution("m", &format!("run-{i}"), 100 + i);
+        store.commit(vec![created(e.clone())]).expect("create");
+        if i % 3 == 0 {
+            end(store, &e, "FAILED");
+        }
+    }
+    for i in 0..3 {
+        let e = execution("n", &format!("job-{i}"), 105 + i);
+        store.commit(vec![created(e.clone())]).expect("create");
+        end(store, &e, "SUCCEEDED");
+    }
+    let names = |search: ExecutionSearch| {
+        store
+            .search_executions(&search)
+            .expect("search")
+            .into_iter()
+            .map(|e| e.name)
+            .collect::<Vec<_>>()
+    };
+    let all = ExecutionSearch {
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(names(all.clone()).len(), 13);
+    assert_eq!(
+        names(ExecutionSearch {
+            limit: 4,
+            ..all.clone()
+        }),
+        vec!["run-9", "run-8", "run-7", "job-2"]
+    );
+    assert_eq!(
+        names(ExecutionSearch {
+            status: Some("FAILED".into()),
+            ..all.clone()
+        }),
+        vec!["run-9", "run-6", "run-3", "run-0"]
+    );
+    assert_eq!(
+        names(ExecutionSearch {
+            state_machine_arn: Some("arn:aws:states:us-east-1:123456789012:stateMachine:n".into()),
+            ..all.clone()
+        }),
+        vec!["job-2", "job-1", "job-0"]
+    );
+    assert_eq!(
+        names(ExecutionSearch {
+            name_prefix: Some("job-".into()),
+            status: Some("SUCCEEDED".into()),
+            limit: 2,
+            ..all.clone()
+        }),
+        vec!["job-2", "job-1"]
+    );
+    // The prefix is case-sensitive and literal.
+    assert!(
+        names(ExecutionSearch {
+            name_prefix: Some("RUN".into()),
+            ..all.clone()
+        })
+        .is_empty()
+    );
+    assert!(
+        names(ExecutionSearch {
+            name_prefix: Some("run_".into()),
+            ..all.clone()
+        })
+        .is_empty()
+    );
+    // From is inclusive, until exclusive.
+    assert_eq!(
+        names(ExecutionSearch {
+            started_from_ms: Some(103),
+            started_until_ms: Some(106),
+            ..all.clone()
+        }),
+        vec!["run-5", "job-0", "run-4", "run-3"]
+    );
+    // Paging: each page continues after the last one, with the filters kept.
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .search_executions(&ExecutionSearch {
+                state_machine_arn: Some(
+                    "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+                ),
+                started_until_ms: Some(109),
+                after: after.clone(),
+                limit: 3,
+                ..Default::default()
+            })
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some((last.start_ms, last.arn.clone()));
+        pages.push(page.iter().map(|e| e.name.clone()).collect::<Vec<_>>());
+    }
+    assert_eq!(
+        pages,
+        vec![
+            vec!["run-8", "run-7", "run-6"],
+            vec!["run-5", "run-4", "run-3"],
+            vec!["run-2", "run-1", "run-0"],
+        ]
+    );
+    let first = &store.search_executions(&all).expect("search")[0];
+    assert_eq!(
+        (first.name.as_str(), first.status.as_str()),
+        ("run-9", "FAILED")
+    );
+    assert_eq!(first.stop_ms, Some(110));
+    assert_eq!(
+        first.state_machine_arn,
+        "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+    );
+}
+
+fn counting_executions(store: &impl Store) {
+    assert!(store.count_executions().expect("count").is_empty());
+    let mut executions = Vec::new();
+    for (machine, n) in [("a", 3), ("b", 2)] {
+        for i in 0..n {
+            let e = execution(machine, &format!("e{i}"), i);
+            store.commit(vec![created(e.clone())]).expect("create");
+            executions.push(e);
+        }
+    }
+    end(store, &executions[0], "SUCCEEDED");
+    end(store, &executions[1], "FAILED");
+    end(store, &executions[3], "SUCCEEDED");
+    let count = |machine: &str, status: &str, count: u64| StatusCount {
+        state_machine_arn: format!("arn:aws:states:us-east-1:123456789012:stateMachine:{machine}"),
+        status: status.into(),
+        count,
+    };
+    assert_eq!(
+        store.count_executions().expect("count"),
+        vec![
+            count("a", "FAILED", 1),
+            count("a", "RUNNING", 1),
+            count("a", "SUCCEEDED", 1),
+            count("b", "RUNNING", 1),
+            count("b", "SUCCEEDED", 1),
+        ]
     );
 }
