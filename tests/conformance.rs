@@ -9,7 +9,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use aslan_asl::{LoadOptions, MachineType};
-use aslan_conformance::{compare, data_dir, machine_type, read_cases, run_pure_case};
+use aslan_conformance::{
+    compare, data_dir, machine_type, read_cases, run_lambda_case, run_pure_case,
+};
 use serde_json::Value;
 
 #[derive(Default)]
@@ -43,6 +45,9 @@ fn main() {
     let mut accepted = Group::default();
     let mut events = Group::default();
     let mut jsonata_events = Group::default();
+    let mut lambda = Group::default();
+    let mut lambda_events = Group::default();
+    let scratch = std::env::temp_dir().join(format!("aslan-conformance-{}", std::process::id()));
     let mut not_run: Vec<String> = Vec::new();
 
     for (name, case) in &cases {
@@ -69,17 +74,28 @@ fn main() {
             .map(|f| f.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         let uses_jsonata = features.contains(&"jsonata") || features.contains(&"variables");
-        if category != "pure" {
-            not_run.push(format!("{name} ({category})"));
-            continue;
-        }
-        let group = if uses_jsonata {
-            &mut pure_jsonata
+        let outcome = match category {
+            "pure" => run_pure_case(case),
+            "lambda-mock" => {
+                let dir = scratch.join(name);
+                let outcome = run_lambda_case(case, &dir);
+                let _ = std::fs::remove_dir_all(&dir);
+                outcome
+            }
+            _ => {
+                not_run.push(format!("{name} ({category})"));
+                continue;
+            }
+        };
+        let (group, events) = if category == "lambda-mock" {
+            (&mut lambda, &mut lambda_events)
+        } else if uses_jsonata {
+            (&mut pure_jsonata, &mut jsonata_events)
         } else {
-            &mut pure
+            (&mut pure, &mut events)
         };
         group.total += 1;
-        match run_pure_case(case) {
+        match outcome {
             Err(message) => group.failures.push(format!("{name}: {message}")),
             Ok(actual) => {
                 let result = compare(case, &actual);
@@ -91,11 +107,6 @@ fn main() {
                         .push(format!("{name}: {}", result.reasons.join("; ")));
                 }
                 if let Some(expected_events) = case["events"].as_array() {
-                    let events = if uses_jsonata {
-                        &mut jsonata_events
-                    } else {
-                        &mut events
-                    };
                     events.total += 1;
                     let expected: Vec<&str> =
                         expected_events.iter().filter_map(Value::as_str).collect();
@@ -160,9 +171,19 @@ fn main() {
         "Definitions AWS rejected, rejected alike",
         &validation,
     );
+    line(
+        &mut report,
+        "lambda-mock cases, functions as local Python handlers (issue #4 gate: 95%)",
+        &lambda,
+    );
+    line(
+        &mut report,
+        "Event sequences of lambda-mock cases",
+        &lambda_events,
+    );
     let _ = writeln!(
         report,
-        "Not run (need integrations, issue #4): {}",
+        "Not run (need AWS services, callbacks, nested executions, distributed Map): {}",
         not_run.len()
     );
     for (title, group) in [
@@ -170,6 +191,8 @@ fn main() {
         ("Pure JSONata/Variables failures", &pure_jsonata),
         ("Event sequence differences", &events),
         ("JSONata event sequence differences", &jsonata_events),
+        ("lambda-mock failures", &lambda),
+        ("lambda-mock event sequence differences", &lambda_events),
         ("Accepted-definition failures", &accepted),
         ("Validation failures", &validation),
     ] {
@@ -201,6 +224,12 @@ fn main() {
         problems.push(format!(
             "pure JSONPath pass rate {:.1}% is below 95%",
             pure.rate()
+        ));
+    }
+    if lambda.rate() < 95.0 {
+        problems.push(format!(
+            "lambda-mock pass rate {:.1}% is below 95%",
+            lambda.rate()
         ));
     }
     if accepted.passed != accepted.total {

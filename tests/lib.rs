@@ -386,6 +386,66 @@ fn equal(
     }
 }
 
+/// Writes a project for a `lambda-mock` case into `dir`: each function of its `mocks` as a
+/// Python handler (`echo` returns its event, `constant` a value, `raise` raises the error, as the
+/// recorded test's Lambda did), and an `aslan.toml` naming them. Answers the configuration path.
+pub fn write_lambda_project(case: &Value, dir: &Path) -> std::io::Result<PathBuf> {
+    let mut config = String::new();
+    let functions = case
+        .pointer("/mocks/lambda")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (name, mock) in &functions {
+        let code = dir.join("functions").join(name);
+        std::fs::create_dir_all(&code)?;
+        let source = match mock["kind"].as_str().unwrap_or_default() {
+            "raise" => {
+                let error_type = mock["errorType"].as_str().unwrap_or("Exception");
+                let message = serde_json::to_string(mock["errorMessage"].as_str().unwrap_or(""))
+                    .unwrap_or_default();
+                let mut source =
+                    format!("def handler(event, context):\n    raise {error_type}({message})\n");
+                if !is_python_builtin_exception(error_type) {
+                    source.push_str(&format!("\n\nclass {error_type}(Exception):\n    pass\n"));
+                }
+                source
+            }
+            "constant" => {
+                let value = serde_json::to_string(&mock["value"]).unwrap_or_default();
+                let literal = serde_json::to_string(&value).unwrap_or_default();
+                format!(
+                    "import json\n\nVALUE = json.loads({literal})\n\n\ndef handler(event, context):\n    return VALUE\n"
+                )
+            }
+            _ => "def handler(event, context):\n    return event\n".to_owned(),
+        };
+        std::fs::write(code.join("handler.py"), source)?;
+        config.push_str(&format!(
+            "[functions.{}]\nruntime = \"python\"\nhandler = \"handler.handler\"\ncode = \"functions/{name}\"\n\n",
+            serde_json::to_string(name).unwrap_or_default()
+        ));
+    }
+    let path = dir.join("aslan.toml");
+    std::fs::write(&path, config)?;
+    Ok(path)
+}
+
+fn is_python_builtin_exception(name: &str) -> bool {
+    matches!(
+        name,
+        "Exception" | "ValueError" | "KeyError" | "TypeError" | "RuntimeError"
+    )
+}
+
+/// Runs a `lambda-mock` case with its functions as local Python handlers.
+pub fn run_lambda_case(case: &Value, scratch: &Path) -> Result<Actual, String> {
+    let config_path = write_lambda_project(case, scratch).map_err(|e| e.to_string())?;
+    let config = aslan_integrations::Config::load(&config_path).map_err(|e| e.to_string())?;
+    let handler = aslan_integrations::Integrations::new(&config).map_err(|e| e.to_string())?;
+    run_case(case, Arc::new(handler))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,8 @@
 //! Exit codes follow PRODUCT.md: 0 when the execution succeeded (or the definition is valid),
 //! 1 when it did not (or the definition is invalid), 2 for a bad definition or bad usage.
 
+mod nested;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -69,6 +71,9 @@ enum Commands {
         /// Log lines as JSON objects instead of text.
         #[arg(long)]
         log_json: bool,
+        /// The project configuration (default: ./aslan.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Run a state machine to completion in this process and print its output.
     Run {
@@ -102,6 +107,9 @@ enum Commands {
         /// Fail the execution after this many states entered (guards against endless loops).
         #[arg(long, default_value_t = 10_000_000)]
         max_transitions: u64,
+        /// The project configuration (default: aslan.toml next to the definition, if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Check a definition as ValidateStateMachineDefinition does.
     Validate {
@@ -136,13 +144,15 @@ fn main() -> ExitCode {
             max_payload_bytes,
             max_history_events,
             log_json,
-        } => cmd_serve(
+            config,
+        } => cmd_serve(ServeArgs {
             bind,
-            &data_dir,
+            data_dir,
             max_payload_bytes,
             max_history_events,
             log_json,
-        ),
+            config,
+        }),
         Commands::Run {
             definition,
             input,
@@ -154,6 +164,7 @@ fn main() -> ExitCode {
             test_case,
             state_machine,
             max_transitions,
+            config,
         } => cmd_run(RunArgs {
             definition,
             input,
@@ -165,6 +176,7 @@ fn main() -> ExitCode {
             test_case,
             state_machine,
             max_transitions,
+            config,
         }),
         Commands::Validate {
             definition,
@@ -186,19 +198,25 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_serve(
+struct ServeArgs {
     bind: std::net::SocketAddr,
-    data_dir: &str,
+    data_dir: String,
     max_payload_bytes: usize,
     max_history_events: i64,
     log_json: bool,
-) -> Result<ExitCode> {
-    aslan_server::init_logging(log_json);
+    config: Option<PathBuf>,
+}
+
+fn cmd_serve(args: ServeArgs) -> Result<ExitCode> {
+    aslan_server::init_logging(args.log_json);
+    let config = aslan_integrations::Config::discover(args.config.as_deref(), Path::new("."))?
+        .unwrap_or_default();
     let options = aslan_server::ServeOptions {
-        bind,
-        data_dir: (data_dir != ":memory:").then(|| PathBuf::from(data_dir)),
-        max_payload_bytes: (max_payload_bytes > 0).then_some(max_payload_bytes),
-        max_history_events: (max_history_events > 0).then_some(max_history_events),
+        bind: args.bind,
+        data_dir: (args.data_dir != ":memory:").then(|| PathBuf::from(&args.data_dir)),
+        max_payload_bytes: (args.max_payload_bytes > 0).then_some(args.max_payload_bytes),
+        max_history_events: (args.max_history_events > 0).then_some(args.max_history_events),
+        config,
         ..aslan_server::ServeOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -206,6 +224,19 @@ fn cmd_serve(
         .build()?;
     runtime.block_on(aslan_server::serve(options, None))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Task processes' stderr (and job output) on this process's stderr, one line each.
+fn init_task_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,aslan::task=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
 }
 
 fn read_text(path: &Path) -> Result<String> {
@@ -308,6 +339,7 @@ struct RunArgs {
     test_case: Option<String>,
     state_machine: Option<String>,
     max_transitions: u64,
+    config: Option<PathBuf>,
 }
 
 fn machine_name(path: &Path) -> String {
@@ -348,20 +380,32 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     let definition = load_valid(&args.definition, args.machine_type)?;
     let input = read_input(&args.input)?;
     let name = machine_name(&args.definition);
-    let handler: Arc<dyn TaskHandler> = match (&args.mock, &args.test_case) {
-        (Some(mock), Some(test_case)) => {
-            let config = aslan_integrations::MockConfig::parse(&read_text(mock)?)
-                .with_context(|| format!("in {}", mock.display()))?;
-            let machines = config.machine_names();
-            let machine: &str = match &args.state_machine {
-                Some(machine) => machine,
-                None if machines.len() == 1 => machines[0],
-                None => &name,
-            };
-            Arc::new(config.handler(machine, test_case)?)
-        }
-        _ => Arc::new(NoHandler),
-    };
+    let directory = args
+        .definition
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let config = aslan_integrations::Config::discover(args.config.as_deref(), directory)?
+        .unwrap_or_default();
+    let mut integrations = aslan_integrations::Integrations::new(&config)?;
+    if let (Some(mock), Some(test_case)) = (&args.mock, &args.test_case) {
+        let mocks = aslan_integrations::MockConfig::parse(&read_text(mock)?)
+            .with_context(|| format!("in {}", mock.display()))?;
+        let machines = mocks.machine_names();
+        let machine: &str = match &args.state_machine {
+            Some(machine) => machine,
+            None if machines.len() == 1 => machines[0],
+            None => &name,
+        };
+        integrations = integrations.with_mock(mocks.handler(machine, test_case)?);
+    }
+    if !config.state_machines.is_empty() {
+        let children = Arc::new(nested::LocalExecutions::new(&config, args.virtual_time));
+        integrations = integrations.with_executions(children.clone());
+        children.set_handler(integrations.clone());
+    }
+    init_task_logging();
+    let handler: Arc<dyn TaskHandler> = Arc::new(integrations);
     let now = SystemClock::read();
     let show_progress = std::io::stderr().is_terminal() && !args.events;
     let print_events = args.events;

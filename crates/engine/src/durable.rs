@@ -16,7 +16,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use aslan_asl::Definition;
-use aslan_asl::definition::ResourceKind;
+use aslan_asl::definition::{IntegrationPattern, ResourceKind};
 use aslan_interp::{
     Command, Env, Event, Execution, ExecutionInfo, Options, Outcome, TaskId, TaskRequest, TimerId,
 };
@@ -153,6 +153,10 @@ enum Message {
         task: TaskId,
         result: Result<Value, TaskError>,
     },
+    Watch {
+        arn: String,
+        reply: oneshot::Sender<Finished>,
+    },
 }
 
 /// The cheap handle through which the API talks to the engine.
@@ -193,6 +197,19 @@ impl Engine {
         })
         .await??;
         done.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Waits for a running execution to end; `None` when it is not running here (it ended
+    /// before, or never existed: read the store).
+    pub async fn watch(&self, arn: &str) -> Option<Finished> {
+        let (reply, done) = oneshot::channel();
+        self.sender
+            .send(Message::Watch {
+                arn: arn.to_owned(),
+                reply,
+            })
+            .ok()?;
+        done.await.ok()
     }
 
     /// Stops a running execution; answers with the stop time.
@@ -291,6 +308,8 @@ struct Service<C: Clock> {
     cancelled_timers: HashSet<(String, TimerId)>,
     tokens: HashMap<String, (String, TaskId)>,
     activities: HashMap<String, ActivityQueue>,
+    /// Running handler futures, aborted when their task is cancelled or their execution ends.
+    running: HashMap<(String, TaskId), tokio::task::AbortHandle>,
     /// Standard executions started since this engine started.
     started: HashSet<String>,
 }
@@ -317,6 +336,7 @@ pub async fn spawn_with_clock<C: Clock + 'static>(
         timer_seq: 0,
         cancelled_timers: HashSet::new(),
         tokens: HashMap::new(),
+        running: HashMap::new(),
         activities: HashMap::new(),
         started: HashSet::new(),
     };
@@ -453,7 +473,11 @@ impl<C: Clock + 'static> Service<C> {
                 }
                 let started = started_tasks.contains(&id);
                 live.tasks.insert(id, request.clone());
-                if !started || request.resource.kind != ResourceKind::Activity {
+                // Activities and callbacks that were handed out wait for their worker or token;
+                // other started work is sent again (its answer was lost with the process).
+                let handed_out = request.resource.kind == ResourceKind::Activity
+                    || request.resource.pattern == IntegrationPattern::WaitForTaskToken;
+                if !started || !handed_out {
                     self.dispatch(&record.arn, request);
                 }
             }
@@ -793,12 +817,29 @@ impl<C: Clock + 'static> Service<C> {
                     queue.pending.push_front((arn, task, token, input));
                 }
             }
+            Message::Watch { arn, reply } => {
+                // Dropping the reply tells the caller the execution is not running.
+                if let Some(live) = self.live.get_mut(&arn) {
+                    live.finished.push(reply);
+                }
+            }
             Message::TaskDone { arn, task, result } => {
+                self.running.remove(&(arn.clone(), task));
                 let Some(live) = self.live.get_mut(&arn) else {
                     return;
                 };
-                if live.tasks.remove(&task).is_none() {
+                // A callback task's work was handed over; it ends when its token comes back.
+                let waits_for_token = live.tasks.get(&task).is_some_and(|request| {
+                    request.resource.pattern == IntegrationPattern::WaitForTaskToken
+                });
+                if waits_for_token && result.is_ok() {
                     return;
+                }
+                let Some(request) = live.tasks.remove(&task) else {
+                    return;
+                };
+                if let Some(token) = &request.task_token {
+                    self.tokens.remove(token);
                 }
                 let event = match result {
                     Ok(output) => Event::TaskSucceeded { task, output },
@@ -894,6 +935,9 @@ impl<C: Clock + 'static> Service<C> {
                     });
                 }
                 Command::CancelTask(task) => {
+                    if let Some(handle) = self.running.remove(&(arn.to_owned(), task)) {
+                        handle.abort();
+                    }
                     if let Some(request) = live.tasks.remove(&task)
                         && let Some(token) = &request.task_token
                     {
@@ -919,7 +963,10 @@ impl<C: Clock + 'static> Service<C> {
                             let _ = waiter.send(finished);
                         })));
                     }
-                    for (_, request) in live.tasks.drain() {
+                    for (task, request) in live.tasks.drain() {
+                        if let Some(handle) = self.running.remove(&(arn.to_owned(), task)) {
+                            handle.abort();
+                        }
                         if let Some(token) = &request.task_token {
                             self.tokens.remove(token);
                         }
@@ -966,10 +1013,12 @@ impl<C: Clock + 'static> Service<C> {
         let future = self.options.handler.invoke(&request);
         let sender = self.sender.clone();
         let (arn, task) = (arn.to_owned(), request.id);
-        tokio::spawn(async move {
+        let key = (arn.clone(), task);
+        let handle = tokio::spawn(async move {
             let result = future.await;
             let _ = sender.send(Message::TaskDone { arn, task, result });
         });
+        self.running.insert(key, handle.abort_handle());
     }
 }
 

@@ -6,7 +6,7 @@
 //! storage around the same loop.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use aslan_asl::Definition;
@@ -60,6 +60,7 @@ pub async fn run<C: Clock>(
     let mut cancelled_timers: HashSet<TimerId> = HashSet::new();
     let mut tasks: JoinSet<(TaskId, Result<Value, crate::TaskError>)> = JoinSet::new();
     let mut cancelled_tasks: HashSet<TaskId> = HashSet::new();
+    let mut running: HashMap<TaskId, tokio::task::AbortHandle> = HashMap::new();
     let mut commands = Vec::new();
     let mut event = Some(Event::Start { input });
     loop {
@@ -82,9 +83,14 @@ pub async fn run<C: Clock>(
                         let id = request.id;
                         let future = handler.invoke(&request);
                         started.push(id);
-                        tasks.spawn(async move { (id, future.await) });
+                        let handle = tasks.spawn(async move { (id, future.await) });
+                        running.insert(id, handle);
                     }
                     Command::CancelTask(id) => {
+                        // Dropping the work stops what it started (processes, child executions).
+                        if let Some(handle) = running.remove(&id) {
+                            handle.abort();
+                        }
                         cancelled_tasks.insert(id);
                     }
                     Command::StartTimer { timer, fire_at } => {
@@ -169,6 +175,7 @@ pub async fn run<C: Clock>(
         };
         match finished {
             Some(Ok((id, result))) => {
+                running.remove(&id);
                 if cancelled_tasks.remove(&id) {
                     continue;
                 }
@@ -181,6 +188,7 @@ pub async fn run<C: Clock>(
                     },
                 });
             }
+            Some(Err(join_error)) if join_error.is_cancelled() => continue,
             Some(Err(join_error)) => {
                 let outcome = Outcome::Failed {
                     error: "States.Runtime".into(),
@@ -210,7 +218,7 @@ pub fn run_blocking<C: Clock>(
     handler: Arc<dyn TaskHandler>,
 ) -> std::io::Result<RunResult> {
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()?;
     Ok(runtime.block_on(run(definition, input, options, clock, handler)))
 }

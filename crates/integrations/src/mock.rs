@@ -216,6 +216,13 @@ pub struct MockHandler {
     invocations: Mutex<HashMap<String, u32>>,
 }
 
+impl MockHandler {
+    /// Whether the test case names this state.
+    pub fn has(&self, state_name: &str) -> bool {
+        self.by_state.contains_key(state_name)
+    }
+}
+
 impl TaskHandler for MockHandler {
     fn invoke(&self, request: &TaskRequest) -> TaskFuture {
         let answer = match self.by_state.get(&request.state_name) {

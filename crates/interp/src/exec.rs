@@ -2076,6 +2076,7 @@ impl Execution {
         );
         out.push(Command::ScheduleTask(Box::new(TaskRequest {
             id,
+            execution_arn: self.info.execution_arn.clone(),
             state_name: state.name.clone(),
             resource: task.resource.clone(),
             parameters,

@@ -115,6 +115,8 @@ pub enum Command {
 pub struct TaskRequest {
     /// Its id.
     pub id: TaskId,
+    /// The execution it belongs to.
+    pub execution_arn: String,
     /// The Task state's name.
     pub state_name: String,
     /// The resource, classified.

@@ -138,46 +138,7 @@ pub async fn handle(state: Arc<AppState>, headers: HeaderMap, body: axum::body::
             }
         }
     };
-    let context = Ctx {
-        state: &state,
-        region: &region,
-        request: &request,
-    };
-    let result = match operation {
-        "CreateStateMachine" => context.create_state_machine().await,
-        "DescribeStateMachine" => context.describe_state_machine().await,
-        "UpdateStateMachine" => context.update_state_machine().await,
-        "DeleteStateMachine" => context.delete_state_machine().await,
-        "ListStateMachines" => context.list_state_machines().await,
-        "DescribeStateMachineForExecution" => context.describe_state_machine_for_execution().await,
-        "StartExecution" => context.start_execution(false).await,
-        "StartSyncExecution" => context.start_execution(true).await,
-        "StopExecution" => context.stop_execution().await,
-        "DescribeExecution" => context.describe_execution().await,
-        "ListExecutions" => context.list_executions().await,
-        "GetExecutionHistory" => context.get_execution_history().await,
-        "ValidateStateMachineDefinition" => context.validate_definition(),
-        "CreateActivity" => context.create_activity().await,
-        "DescribeActivity" => context.describe_activity().await,
-        "DeleteActivity" => context.delete_activity().await,
-        "ListActivities" => context.list_activities().await,
-        "GetActivityTask" => context.get_activity_task().await,
-        "SendTaskSuccess" => context.send_task_success().await,
-        "SendTaskFailure" => context.send_task_failure().await,
-        "SendTaskHeartbeat" => context.send_task_heartbeat().await,
-        "TagResource" => context.tag_resource().await,
-        "UntagResource" => context.untag_resource().await,
-        "ListTagsForResource" => context.list_tags().await,
-        // Versions, aliases, map runs, redrive and TestState come with their own issue.
-        other if aslan_api_model::operation_names().contains(&other) => Err(Error::new(
-            "ValidationException",
-            format!("The operation '{other}' is not supported by this version of aslan"),
-        )),
-        other => Err(Error::new(
-            "UnknownOperationException",
-            format!("Unknown operation: '{other}'"),
-        )),
-    };
+    let result = call(&state, operation, &region, &request).await;
     match &result {
         Ok(_) => tracing::debug!(operation, "request"),
         Err(error) if error.status.is_server_error() => {
@@ -1182,5 +1143,55 @@ fn strip_data(event: &mut Value) {
                 }
             }
         }
+    }
+}
+
+/// Runs one operation on a request object: the API's entry point, also used inside the server
+/// (nested executions start through it).
+pub async fn call(
+    state: &Arc<AppState>,
+    operation: &str,
+    region: &str,
+    request: &Value,
+) -> Result<Value, Error> {
+    let context = Ctx {
+        state,
+        region,
+        request,
+    };
+    match operation {
+        "CreateStateMachine" => context.create_state_machine().await,
+        "DescribeStateMachine" => context.describe_state_machine().await,
+        "UpdateStateMachine" => context.update_state_machine().await,
+        "DeleteStateMachine" => context.delete_state_machine().await,
+        "ListStateMachines" => context.list_state_machines().await,
+        "DescribeStateMachineForExecution" => context.describe_state_machine_for_execution().await,
+        "StartExecution" => context.start_execution(false).await,
+        "StartSyncExecution" => context.start_execution(true).await,
+        "StopExecution" => context.stop_execution().await,
+        "DescribeExecution" => context.describe_execution().await,
+        "ListExecutions" => context.list_executions().await,
+        "GetExecutionHistory" => context.get_execution_history().await,
+        "ValidateStateMachineDefinition" => context.validate_definition(),
+        "CreateActivity" => context.create_activity().await,
+        "DescribeActivity" => context.describe_activity().await,
+        "DeleteActivity" => context.delete_activity().await,
+        "ListActivities" => context.list_activities().await,
+        "GetActivityTask" => context.get_activity_task().await,
+        "SendTaskSuccess" => context.send_task_success().await,
+        "SendTaskFailure" => context.send_task_failure().await,
+        "SendTaskHeartbeat" => context.send_task_heartbeat().await,
+        "TagResource" => context.tag_resource().await,
+        "UntagResource" => context.untag_resource().await,
+        "ListTagsForResource" => context.list_tags().await,
+        // Versions, aliases, map runs, redrive and TestState come with their own issue.
+        other if aslan_api_model::operation_names().contains(&other) => Err(Error::new(
+            "ValidationException",
+            format!("The operation '{other}' is not supported by this version of aslan"),
+        )),
+        other => Err(Error::new(
+            "UnknownOperationException",
+            format!("Unknown operation: '{other}'"),
+        )),
     }
 }

@@ -4,14 +4,15 @@
 //! serve the API (`POST /`) and a health check (`GET /health`) until Ctrl-C or SIGTERM.
 
 pub mod api;
+mod nested;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use aslan_engine::TaskHandler;
 use aslan_engine::durable::{self, EngineOptions};
-use aslan_engine::{NoHandler, TaskHandler};
 use aslan_store::Store;
 use aslan_store::memory::MemoryStore;
 use aslan_store_sqlite::SqliteStore;
@@ -31,6 +32,8 @@ pub struct ServeOptions {
     pub max_payload_bytes: Option<usize>,
     /// The most history events of a Standard execution (AWS: 25,000).
     pub max_history_events: Option<i64>,
+    /// The project configuration (`aslan.toml`): where Task resources go.
+    pub config: aslan_integrations::Config,
 }
 
 impl Default for ServeOptions {
@@ -41,6 +44,7 @@ impl Default for ServeOptions {
             account: "123456789012".into(),
             max_payload_bytes: Some(262_144),
             max_history_events: Some(25_000),
+            config: aslan_integrations::Config::default(),
         }
     }
 }
@@ -92,7 +96,13 @@ pub async fn serve(
     ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> Result<(), Error> {
     let store = open_store(&options)?;
-    let handler: Arc<dyn TaskHandler> = Arc::new(NoHandler);
+    let executions = Arc::new(nested::ServerExecutions::default());
+    let handler: Arc<dyn TaskHandler> = Arc::new(
+        aslan_integrations::Integrations::new(&options.config)
+            .map_err(|e| Error(e.to_string()))?
+            .with_callbacks()
+            .with_executions(executions.clone()),
+    );
     let engine = durable::spawn(
         store.clone(),
         EngineOptions {
@@ -113,6 +123,7 @@ pub async fn serve(
         counter: std::sync::atomic::AtomicU64::new(0),
         stopping,
     });
+    let _ = executions.state.set(state.clone());
     let app = Router::new()
         .route(
             "/",
