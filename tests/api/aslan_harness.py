@@ -44,8 +44,9 @@ def free_port():
 class Server:
     """One `aslan serve` process on a fixed port and data dir; it can be killed and restarted."""
 
-    def __init__(self, data_dir, port=None):
+    def __init__(self, data_dir, port=None, extra_args=()):
         self.binary = aslan_bin()
+        self.extra_args = list(extra_args)
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -56,7 +57,8 @@ class Server:
         assert self.process is None or self.process.poll() is not None, "already running"
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)],
+            [self.binary, "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)]
+            + self.extra_args,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

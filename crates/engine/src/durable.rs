@@ -904,6 +904,7 @@ impl<C: Clock + 'static> Service<C> {
             });
             live.next_seq += 1;
         }
+        let mut handed_to_handler = Vec::new();
         for command in commands {
             match command {
                 Command::Record(event) => {
@@ -929,6 +930,9 @@ impl<C: Clock + 'static> Service<C> {
                             .insert(token.clone(), (arn.to_owned(), request.id));
                     }
                     live.tasks.insert(request.id, (*request).clone());
+                    if request.resource.kind != ResourceKind::Activity {
+                        handed_to_handler.push(request.id);
+                    }
                     effects.push(Effect::Dispatch {
                         arn: arn.to_owned(),
                         request,
@@ -973,6 +977,17 @@ impl<C: Clock + 'static> Service<C> {
                     }
                 }
             }
+        }
+        // Functions, HTTP, jobs and nested executions start at once (activities start when a
+        // worker takes them): record TaskStarted in the same batch.
+        for task in handed_to_handler {
+            self.feed(
+                arn,
+                Event::TaskStarted { task, worker: None },
+                changes,
+                index,
+                effects,
+            );
         }
     }
 

@@ -176,6 +176,8 @@ pub struct Execution {
     next_id: u64,
     event_id: i64,
     rng_state: Cell<u64>,
+    /// The token of the task being prepared: `$$.Task.Token` while its parameters are evaluated.
+    pending_token: Option<String>,
     /// The time of the event being handled (for JSONata's `$now()`).
     now: i64,
     transitions: u64,
@@ -240,6 +242,7 @@ impl Execution {
             next_id: 1,
             event_id: 0,
             rng_state,
+            pending_token: None,
             now: 0,
             transitions: 0,
             outcome: None,
@@ -611,6 +614,17 @@ impl Execution {
                 }
             }
             StateKind::Task(task) => {
+                // The token exists before the parameters, which may pass it on ($$.Task.Token).
+                let needs_token = task.resource.pattern == IntegrationPattern::WaitForTaskToken
+                    || task.resource.kind == ResourceKind::Activity;
+                self.pending_token = needs_token.then(|| {
+                    format!(
+                        "{}:{}:{}",
+                        self.info.execution_arn,
+                        self.next_id,
+                        self.next_random()
+                    )
+                });
                 let prepared = self.with_effective(&frame, state, |_, scope, _| {
                     let parameters = match &task.parameters {
                         Some(template) => eval::template(template, scope, "Parameters")?,
@@ -628,6 +642,9 @@ impl Execution {
                         .transpose()?;
                     Ok((parameters, timeout, heartbeat))
                 });
+                if prepared.is_err() {
+                    self.pending_token = None;
+                }
                 match prepared {
                     Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok((parameters, timeout, heartbeat)) => {
@@ -641,6 +658,7 @@ impl Execution {
                                     state.name
                                 ),
                             );
+                            self.pending_token = None;
                             return self.fail_state(frame_id, frame, state, error, env, out);
                         }
                         self.schedule_task(
@@ -835,7 +853,7 @@ impl Execution {
             entered_time: frame.entered_time,
             retry_count: frame.retry_count,
             is_task: matches!(state.kind, StateKind::Task(_)),
-            task_token: None,
+            task_token: self.pending_token.as_deref(),
             map_item: None,
         };
         let scope = Scope {
@@ -1978,16 +1996,7 @@ impl Execution {
         let id = TaskId(self.next_id);
         self.next_id += 1;
         let (resource_type, resource) = history::resource_names(&task.resource);
-        let needs_token = task.resource.pattern == IntegrationPattern::WaitForTaskToken
-            || task.resource.kind == ResourceKind::Activity;
-        let task_token = needs_token.then(|| {
-            format!(
-                "{}:{}:{}",
-                self.info.execution_arn,
-                id.0,
-                self.next_random()
-            )
-        });
+        let task_token = self.pending_token.take();
         if self.options.record_history {
             let parameters_text = compact(&parameters);
             let region = self.info.region.clone();
