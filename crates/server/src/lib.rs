@@ -132,7 +132,10 @@ pub async fn serve(
                 move |headers, body| api::handle(state.clone(), headers, body)
             }),
         )
-        .route("/health", get(|| async { "ok" }));
+        .route("/health", get(|| async { "ok" }))
+        .merge(aslan_console::router(aslan_console::ConsoleState::new(
+            state.store.clone(),
+        )));
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
         .map_err(|e| Error(format!("cannot listen on {}: {e}", options.bind)))?;
