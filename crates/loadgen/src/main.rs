@@ -8,6 +8,9 @@
 //! - `standard`: N Standard executions of an S-state Pass chain started from C connections,
 //!   then waited for: executions and durable state transitions per second, start to finish.
 //! - `park`: N Standard executions parked in a one-hour Wait, then the server's resident memory.
+//! - `activity`: N Standard executions of one activity Task, worked by P pollers
+//!   (GetActivityTask, SendTaskSuccess): tasks handed out and completed per second, and a check
+//!   that no task went to two workers.
 
 use std::time::{Duration, Instant};
 
@@ -53,6 +56,15 @@ enum Scenario {
         /// The server's process id, to read its resident memory.
         #[arg(long)]
         server_pid: Option<u32>,
+    },
+    /// Activity tasks handed out and completed by many pollers.
+    Activity {
+        #[arg(long, default_value_t = 5000)]
+        executions: usize,
+        #[arg(long, default_value_t = 16)]
+        pollers: usize,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
     },
 }
 
@@ -315,6 +327,101 @@ async fn park(
     }))
 }
 
+async fn activity(
+    endpoint: &str,
+    executions: usize,
+    pollers: usize,
+    connections: usize,
+) -> Result<Value> {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let mut setup = Connection::open(endpoint).await?;
+    let activity = setup
+        .call(
+            "CreateActivity",
+            &json!({"name": format!("act-{}", unique())}),
+        )
+        .await?["activityArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let definition = json!({"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": activity, "End": true}}});
+    let arn = create(
+        &mut setup,
+        &format!("act-{}", unique()),
+        &definition,
+        "STANDARD",
+    )
+    .await?;
+    let completed = Arc::new(AtomicUsize::new(0));
+    let tokens: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(HashSet::new()));
+    let duplicates = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for worker in 0..pollers {
+        let (endpoint, activity) = (endpoint.to_owned(), activity.clone());
+        let (completed, tokens, duplicates) =
+            (completed.clone(), tokens.clone(), duplicates.clone());
+        workers.push(tokio::spawn(async move {
+            let mut connection = Connection::open(&endpoint).await?;
+            loop {
+                let task = connection
+                    .call(
+                        "GetActivityTask",
+                        &json!({"activityArn": activity, "workerName": format!("w{worker}")}),
+                    )
+                    .await?;
+                let Some(token) = task["taskToken"].as_str().filter(|t| !t.is_empty()) else {
+                    continue;
+                };
+                if !tokens
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(token.to_owned())
+                {
+                    duplicates.fetch_add(1, Ordering::Relaxed);
+                }
+                connection
+                    .call(
+                        "SendTaskSuccess",
+                        &json!({"taskToken": token, "output": task["input"].as_str().unwrap_or("{}")}),
+                    )
+                    .await?;
+                completed.fetch_add(1, Ordering::Relaxed);
+            }
+            #[allow(unreachable_code)]
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    let start_wall = start_many(endpoint, &arn, executions, connections, "a").await?;
+    while completed.load(Ordering::Relaxed) < executions {
+        if let Some(finished) = workers.iter().find(|w| w.is_finished()) {
+            let _ = finished;
+            bail!("a poller stopped early");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    for worker in &workers {
+        worker.abort();
+    }
+    loop {
+        if count(&mut setup, &arn, "SUCCEEDED").await? >= executions {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(json!({
+        "scenario": "activity", "executions": executions, "pollers": pollers,
+        "start_wall_s": start_wall, "wall_s": wall,
+        "tasks_completed_per_s": executions as f64 / wall,
+        "tasks_handed_out": tokens.lock().unwrap_or_else(|e| e.into_inner()).len(),
+        "handed_out_twice": duplicates.load(Ordering::Relaxed),
+    }))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -333,6 +440,11 @@ async fn main() -> Result<()> {
             connections,
             server_pid,
         } => park(&cli.endpoint, executions, connections, server_pid).await?,
+        Scenario::Activity {
+            executions,
+            pollers,
+            connections,
+        } => activity(&cli.endpoint, executions, pollers, connections).await?,
     };
     println!("{result}");
     Ok(())
