@@ -26,7 +26,7 @@ export class GraphView {
     const controls = h('div', {class: 'graph-controls'},
       h('button', {type: 'button', title: 'Zoom in', onclick: () => this.zoomBy(1 / 1.25)}, '+'),
       h('button', {type: 'button', title: 'Zoom out', onclick: () => this.zoomBy(1.25)}, '−'),
-      h('button', {type: 'button', title: 'Fit to view', class: 'fit', onclick: () => this.fit()}, 'Fit'));
+      h('button', {type: 'button', title: 'Fit to view', class: 'fit', onclick: () => this.fit(true)}, 'Fit'));
     this.frame.append(controls);
     host.replaceChildren(this.frame);
     this.bind();
@@ -99,14 +99,14 @@ export class GraphView {
     this.apply();
   }
 
-  /** Shows the whole graph; very tall graphs start at the top, readable. */
-  fit() {
+  /** Shows the whole graph (`whole`), or a large one from its top at a readable size. */
+  fit(whole = false) {
     const rect = this.frame.getBoundingClientRect();
     const pad = 12;
     let view = {x: this.content.x - pad, y: this.content.y - pad, w: this.content.w + 2 * pad, h: this.content.h + 2 * pad};
     if (rect.width && rect.height) {
       const scale = Math.min(rect.width / view.w, rect.height / view.h);
-      if (scale < 0.8) {
+      if (scale < 0.8 && !whole) {
         // Too small to read: show it at a readable size, from the top.
         const readable = Math.min(1, Math.max(0.8, rect.width / view.w));
         const w = rect.width / readable;
