@@ -25,6 +25,10 @@
 //!
 //! [state_machines]                  # states:startExecution in `aslan run`
 //! child = "child.asl.json"
+//!
+//! [aws]                             # sqs/sns/dynamodb/events/aws-sdk integrations
+//! endpoint_url = "http://127.0.0.1:5000"   # an emulator; leave out for real AWS
+//! region = "us-east-1"                     # credentials: AWS_ACCESS_KEY_ID/... by default
 //! ```
 //!
 //! Nothing a definition says can make aslan run a command that this file does not name: a
@@ -73,6 +77,8 @@ pub struct Config {
     /// State machine definition files by name, for nested executions in `aslan run`.
     #[serde(default)]
     pub state_machines: BTreeMap<String, PathBuf>,
+    /// Where AWS service integrations go, and with which credentials.
+    pub aws: Option<crate::aws::AwsConfig>,
     /// The directory the file is in; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -6,6 +6,7 @@
 //! of them are named in the project configuration ([`config::Config`], `aslan.toml`). [`mock`]
 //! holds Step Functions Local's mocked responses, which take precedence for the states they name.
 
+mod aws;
 pub mod config;
 pub mod function;
 mod http;
@@ -24,6 +25,7 @@ use aslan_engine::{TaskError, TaskFuture, TaskHandler};
 use aslan_interp::TaskRequest;
 use serde_json::{Value, json};
 
+pub use aws::AwsConfig;
 pub use config::{Config, ConfigError};
 pub use function::{Caller, Function, Invocation};
 pub use mock::{MockConfig, MockError, MockHandler};
@@ -79,6 +81,7 @@ struct Inner {
     executions: Option<Arc<dyn Executions>>,
     mock: Option<MockHandler>,
     callbacks: bool,
+    aws: Arc<aws::Aws>,
 }
 
 /// Routes Task states to their work; see the crate documentation.
@@ -126,10 +129,15 @@ impl Integrations {
                 jobs: config.jobs.clone(),
                 base: config.base_dir.clone(),
                 connections: http::Connections::new(config.connections.clone(), &config.base_dir),
-                http,
+                http: http.clone(),
                 executions: None,
                 mock: None,
                 callbacks: false,
+                aws: Arc::new(aws::Aws::new(
+                    config.aws.clone().unwrap_or_default(),
+                    &config.base_dir,
+                    http,
+                )),
             }),
         })
     }
@@ -173,6 +181,7 @@ impl Integrations {
                     executions: shared.executions.clone(),
                     mock: None,
                     callbacks: shared.callbacks,
+                    aws: shared.aws.clone(),
                 };
                 change(&mut inner);
                 Integrations {
@@ -274,10 +283,21 @@ impl Inner {
                             )
                             .await
                         }
-                        None => Err(not_configured(
-                            &request,
-                            "AWS service integrations are not available yet.",
-                        )),
+                        None => {
+                            let (name, optimized) = match service.strip_prefix("aws-sdk:") {
+                                Some(name) => (name, false),
+                                None => (service, true),
+                            };
+                            self.aws
+                                .call(
+                                    name,
+                                    action,
+                                    &request.parameters,
+                                    optimized,
+                                    &request.execution_arn,
+                                )
+                                .await
+                        }
                     },
                 }
             }
