@@ -96,6 +96,10 @@ def write_project(root, service):
                 raise ValueError("amount must not be negative")
             return {"valid": True, **event}
         """))
+    (fns / "greet.mjs").write_text(textwrap.dedent("""\
+        export const handler = async (event, context) => ({ hello: event.name, fn: context.functionName });
+        export const boom = async () => { throw new TypeError("not a greeting"); };
+        """))
     (fns / "slow.sh").write_text("#!/bin/sh\nsleep 30\n")
     (fns / "crash.sh").write_text("#!/bin/sh\necho 'about to crash' >&2\nexit 3\n")
     (fns / "job.sh").write_text("#!/bin/sh\ncat > /dev/null\necho \"job $ASLAN_JOB_ID with $MODE\"\n[ \"$MODE\" = fail ] && exit 7\nexit 0\n")
@@ -133,6 +137,17 @@ def write_project(root, service):
         runtime = "python"
         handler = "handlers.validate"
         code = "fns"
+
+        [functions.greet]
+        runtime = "node"
+        handler = "greet.handler"
+        code = "fns"
+
+        [functions.greet-boom]
+        runtime = "node"
+        handler = "greet.boom"
+        code = "fns"
+        workers = 1
 
         [functions.slow]
         command = ["./fns/slow.sh"]
@@ -216,6 +231,14 @@ def test_function_arn_and_lambda_invoke(project):
     assert output["StatusCode"] == 200 and output["Payload"] == {"value": 10} and output["ExecutedVersion"] == "$LATEST"
     types = [e["type"] for e in full_history(project.client, arn)]
     assert "TaskScheduled" in types and "TaskSucceeded" in types
+
+
+def test_node_handlers(project):
+    described, _ = project.run(task(lambda_arn("greet")), {"name": "ada"})
+    assert json.loads(described["output"]) == {"hello": "ada", "fn": "greet"}
+    described, _ = project.run(task(lambda_arn("greet-boom")))
+    assert described["error"] == "TypeError"
+    assert json.loads(described["cause"])["errorMessage"] == "not a greeting"
 
 
 def test_function_errors_map_to_task_errors(project):
