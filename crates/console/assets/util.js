@@ -221,6 +221,7 @@ export function markLines(code, range) {
   const target = code.querySelector(`.ln[data-line="${first}"]`);
   if (target) {
     const box = code.closest('.scroll') || code.parentElement;
-    box.scrollTo({top: Math.max(0, target.offsetTop - 40), behavior: 'smooth'});
+    const offset = target.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    box.scrollTo({top: Math.max(0, box.scrollTop + offset - 48), behavior: 'smooth'});
   }
 }

@@ -29,6 +29,8 @@ const MAX_HISTORY: usize = 1_000_000;
 
 /// A definition, drawn: what every page that shows a graph needs.
 pub(crate) struct Graph {
+    /// The definition as shown: as written, or indented when it was written on one line.
+    text: String,
     layout: Layout,
     svg: String,
     /// Per state: its lines in the definition text and its fields.
@@ -159,10 +161,23 @@ fn collect_states(
     }
 }
 
+/// The definition as the page shows it: JSON written on one line or two (as SDKs send it) is
+/// indented, so that each state has lines of its own to mark.
+fn display_text(text: &str) -> String {
+    if text.lines().count() > 2 {
+        return text.to_owned();
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => serde_json::to_string_pretty(&value).unwrap_or_else(|_| text.to_owned()),
+        Err(_) => text.to_owned(),
+    }
+}
+
 fn draw(machine_type: &str, text: &str) -> Graph {
+    let shown = display_text(text);
     let mut states = Map::new();
-    if let Ok(root) = source::parse_any(text) {
-        collect_states(root.get("States"), None, &Lines::new(text), &mut states);
+    if let Ok(root) = source::parse_any(&shown) {
+        collect_states(root.get("States"), None, &Lines::new(&shown), &mut states);
     }
     let parsed = aslan_asl::parse(
         text,
@@ -179,6 +194,7 @@ fn draw(machine_type: &str, text: &str) -> Graph {
             let layout = layout::layout(&definition);
             let svg = svg::render(&layout);
             Graph {
+                text: shown,
                 layout,
                 svg,
                 states: Value::Object(states),
@@ -187,6 +203,7 @@ fn draw(machine_type: &str, text: &str) -> Graph {
             }
         }
         _ => Graph {
+            text: shown,
             layout: Layout::default(),
             svg: String::new(),
             states: Value::Object(states),
@@ -311,7 +328,7 @@ pub(crate) async fn state_machine(
             "role_arn": machine.role_arn,
             "revision_id": machine.revision_id,
             "description": machine.description,
-            "definition": machine.definition,
+            "definition": graph.text,
             "counts": counts_object(&counts),
             "total": counts.values().sum::<u64>(),
             "svg": graph.svg,
@@ -510,7 +527,7 @@ pub(crate) async fn execution(
             "execution": execution_json(&execution),
             "state_machine_exists": machine.is_some(),
             "type": machine_type,
-            "definition": execution.definition,
+            "definition": graph.text,
             "svg": graph.svg,
             "states": graph.states,
             "error": graph.error,

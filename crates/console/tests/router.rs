@@ -149,6 +149,37 @@ async fn a_state_machine_comes_with_its_graph_and_where_each_state_is() {
 }
 
 #[tokio::test]
+async fn a_definition_written_on_one_line_is_shown_indented() {
+    let store = store();
+    let mut one_line = machine("flat");
+    one_line.definition =
+        serde_json::to_string(&serde_json::from_str::<Value>(DEFINITION).expect("json"))
+            .expect("text");
+    store.create_state_machine(&one_line).expect("machine");
+    let app = router(ConsoleState::new(store));
+    let response = app
+        .oneshot(
+            Request::get(format!(
+                "/console/api/state-machine?arn={}",
+                MACHINE.replace("%3Am", "%3Aflat")
+            ))
+            .body(Body::empty())
+            .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let body: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["definition"].as_str().expect("text").lines().count() > 20);
+    let lines = &body["states"]["Pick"]["lines"];
+    assert!(lines[1].as_u64() > lines[0].as_u64(), "{lines}");
+}
+
+#[tokio::test]
 async fn executions_are_filtered_and_paged() {
     let (status, body) = get_json("/console/api/executions?limit=2").await;
     assert_eq!(status, StatusCode::OK);
