@@ -167,3 +167,29 @@ def test_aws_sdk_s3_and_generic_json_services(aslan, moto):
     described, _ = run(aslan, one("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": bucket, "Key": "missing"}))
     assert described["status"] == "FAILED"
     assert described["error"] == "S3.NoSuchKeyException", described
+
+
+def test_lambda_functions_not_defined_locally_go_to_lambda(aslan, moto):
+    # moto's Lambda without Docker answers every invocation with the event it was given.
+    request = urllib.request.Request(moto + "/moto-api/config", data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=5)
+    iam = aws(moto, "iam")
+    role = iam.create_role(RoleName=unique("role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    name = unique("fn")
+    import io
+    import zipfile
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    aws(moto, "lambda").create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",
+                                        Code={"ZipFile": archive.getvalue()})
+    described, _ = run(aslan, one("arn:aws:states:::lambda:invoke", {"FunctionName": name, "Payload": {"a": 1}}))
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    assert output["StatusCode"] == 200 and output["Payload"] == {"a": 1}
+
+    described, _ = run(aslan, one(f"arn:aws:lambda:{REGION}:123456789012:function:{name}", {"b": 2}))
+    assert json.loads(described["output"]) == {"b": 2}
+    # (moto's Docker-less Lambda answers even for functions that do not exist, so the
+    # ResourceNotFoundException path is tested with local functions in test_integrations.py.)

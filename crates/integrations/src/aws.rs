@@ -110,6 +110,7 @@ fn service(name: &str) -> Option<Service> {
         "kms" => s(Json("1.1", "TrentService"), "kms", "kms", "Kms", "Kms"),
         "sts" => s(Query("2011-06-15"), "sts", "sts", "Sts", "Sts"),
         "s3" => s(S3, "s3", "s3", "S3", "S3"),
+        "lambda" => s(S3, "lambda", "lambda", "Lambda", "Lambda"),
         _ => return None,
     })
 }
@@ -129,6 +130,7 @@ fn operation(action: &str) -> String {
 
 /// The client of one configuration.
 pub(crate) struct Aws {
+    configured: bool,
     config: AwsConfig,
     base: std::path::PathBuf,
     http: reqwest::Client,
@@ -142,9 +144,14 @@ struct Answer {
 }
 
 impl Aws {
-    pub(crate) fn new(config: AwsConfig, base: &std::path::Path, http: reqwest::Client) -> Aws {
+    pub(crate) fn new(
+        config: Option<AwsConfig>,
+        base: &std::path::Path,
+        http: reqwest::Client,
+    ) -> Aws {
         Aws {
-            config,
+            configured: config.is_some(),
+            config: config.unwrap_or_default(),
             base: base.to_path_buf(),
             http,
         }
@@ -238,6 +245,78 @@ impl Aws {
             headers,
             body,
         })
+    }
+
+    /// Whether `[aws]` is in the configuration (functions not defined locally go to Lambda).
+    pub(crate) fn configured(&self) -> bool {
+        self.configured
+    }
+
+    /// Lambda's Invoke: `(status, payload)` or the function's error as Lambda reports it.
+    pub(crate) async fn lambda_invoke(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: Vec<u8>,
+        asynchronous: bool,
+        execution_arn: &str,
+    ) -> Result<(u16, crate::function::Invocation), TaskError> {
+        let service = service("lambda").ok_or_else(|| runtime("lambda"))?;
+        let region = self.config.region.clone().unwrap_or_else(|| {
+            execution_arn
+                .split(':')
+                .nth(3)
+                .unwrap_or("us-east-1")
+                .to_owned()
+        });
+        let endpoint = self.endpoint("lambda", &service, &region);
+        let mut url = format!(
+            "{endpoint}/2015-03-31/functions/{}/invocations",
+            encode_key(function)
+        );
+        if let Some(qualifier) = qualifier {
+            url.push_str(&format!("?Qualifier={}", encode_key(qualifier)));
+        }
+        let invocation_type = if asynchronous {
+            "Event"
+        } else {
+            "RequestResponse"
+        };
+        let headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            (
+                "x-amz-invocation-type".to_owned(),
+                invocation_type.to_owned(),
+            ),
+        ];
+        let answer = self
+            .send(&service, &region, "POST", &url, headers, payload)
+            .await?;
+        if !(200..300).contains(&answer.status) {
+            return Err(service_error("Lambda", &answer));
+        }
+        if answer.headers.contains_key("x-amz-function-error") {
+            let text = String::from_utf8_lossy(&answer.body).into_owned();
+            let error_type = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| {
+                    v.get("errorType")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| "Lambda.Unknown".to_owned());
+            return Ok((
+                answer.status,
+                crate::function::Invocation::Failed {
+                    error_type,
+                    payload: text,
+                },
+            ));
+        }
+        Ok((
+            answer.status,
+            crate::function::Invocation::Returned(answer.body),
+        ))
     }
 
     /// Calls `service:action` with `parameters`; `optimized` picks the error and result forms.
@@ -531,6 +610,12 @@ fn stringify_bodies(service: &str, parameters: &Value) -> Value {
 /// An AWS error answer as a Task error: `Service.CodeException` and AWS's cause form.
 fn service_error(service: &str, answer: &Answer) -> TaskError {
     let text = String::from_utf8_lossy(&answer.body);
+    // REST-JSON services (Lambda) name the error in a header.
+    let header_code = answer
+        .headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(':').next().unwrap_or(v).to_owned());
     let (mut code, message) = if let Ok(value) = serde_json::from_str::<Value>(&text) {
         let code = value
             .get("__type")
@@ -542,10 +627,9 @@ fn service_error(service: &str, answer: &Answer) -> TaskError {
             .or_else(|| value.get("Message"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        (
-            code.rsplit('#').next().unwrap_or(code).to_owned(),
-            message.to_owned(),
-        )
+        let code =
+            header_code.unwrap_or_else(|| code.rsplit('#').next().unwrap_or(code).to_owned());
+        (code, message.to_owned())
     } else {
         let tree = xml_to_json(&text);
         let error = tree

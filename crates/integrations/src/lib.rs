@@ -133,11 +133,7 @@ impl Integrations {
                 executions: None,
                 mock: None,
                 callbacks: false,
-                aws: Arc::new(aws::Aws::new(
-                    config.aws.clone().unwrap_or_default(),
-                    &config.base_dir,
-                    http,
-                )),
+                aws: Arc::new(aws::Aws::new(config.aws.clone(), &config.base_dir, http)),
             }),
         })
     }
@@ -247,10 +243,25 @@ impl Inner {
         match &request.resource.kind {
             ResourceKind::LambdaFunction { name } => {
                 let caller = self.caller(&request, request.resource.arn.clone());
-                let Some(function) = self.functions.get(name) else {
-                    return Err(lambda::not_found(&caller, name, None));
-                };
                 let payload = serde_json::to_vec(&request.parameters).unwrap_or_default();
+                let Some(function) = self.functions.get(name) else {
+                    if !self.aws.configured() {
+                        return Err(lambda::not_found(&caller, name, None));
+                    }
+                    // Not a local function: AWS Lambda (or the emulator [aws] names).
+                    let (_, qualifier) = lambda::split_function_name(&request.resource.arn);
+                    let (_, invocation) = self
+                        .aws
+                        .lambda_invoke(
+                            name,
+                            qualifier.as_deref(),
+                            payload,
+                            false,
+                            &request.execution_arn,
+                        )
+                        .await?;
+                    return lambda::legacy_result(invocation);
+                };
                 lambda::legacy_result(function.invoke(payload, &caller).await)
             }
             ResourceKind::Service { service, action } => {
@@ -326,12 +337,39 @@ impl Inner {
         });
         let mut caller = self.caller(request, String::new());
         caller.function_arn = lambda::function_arn(&caller, &name, qualifier.as_deref());
-        let Some(function) = self.functions.get(&name).cloned() else {
-            return Err(lambda::not_found(&caller, &name, qualifier.as_deref()));
-        };
         let payload = lambda::invoke_payload(parameters);
         let date = lambda::http_date(now_ms());
-        if parameters.get("InvocationType").and_then(Value::as_str) == Some("Event") {
+        let asynchronous =
+            parameters.get("InvocationType").and_then(Value::as_str) == Some("Event");
+        let Some(function) = self.functions.get(&name).cloned() else {
+            if !self.aws.configured() {
+                return Err(lambda::not_found(&caller, &name, qualifier.as_deref()));
+            }
+            // Not a local function: AWS Lambda (or the emulator [aws] names).
+            let (status, invocation) = self
+                .aws
+                .lambda_invoke(
+                    &name,
+                    qualifier.as_deref(),
+                    payload,
+                    asynchronous,
+                    &request.execution_arn,
+                )
+                .await?;
+            return match invocation {
+                Invocation::Returned(bytes) => Ok(lambda::invoke_envelope(
+                    &bytes,
+                    status,
+                    &caller.request_id,
+                    &date,
+                )),
+                Invocation::Failed {
+                    error_type,
+                    payload,
+                } => Err(lambda::invoke_error(error_type, &payload)),
+            };
+        };
+        if asynchronous {
             let background = caller.clone();
             tokio::spawn(async move {
                 let _ = function.invoke(payload, &background).await;
