@@ -1297,6 +1297,22 @@ impl Execution {
             let id = self.emit(out, frame.last_event, event, env, |_| {});
             frame.last_event = id;
         }
+        // A Task whose failure ends a Parallel branch is recorded as aborted (AWS records
+        // TaskFailed, then TaskStateAborted, then the Parallel's failure).
+        let in_parallel_branch = frame
+            .parent
+            .and_then(|(join, _)| self.joins[join].as_ref())
+            .is_some_and(|join| join.map_name.is_none());
+        if matches!(state.kind, StateKind::Task(_)) && in_parallel_branch {
+            let id = self.emit(
+                out,
+                frame.last_event,
+                HistoryEventType::TaskStateAborted,
+                env,
+                |_| {},
+            );
+            frame.last_event = id;
+        }
         Step::Failed(frame, error)
     }
 
