@@ -247,6 +247,14 @@ impl Aws {
         })
     }
 
+    /// The configured region, or the execution's.
+    fn region(&self, execution_arn: &str) -> String {
+        self.config
+            .region
+            .clone()
+            .unwrap_or_else(|| crate::lambda::region_account(execution_arn).0)
+    }
+
     /// Whether `[aws]` is in the configuration (functions not defined locally go to Lambda).
     pub(crate) fn configured(&self) -> bool {
         self.configured
@@ -262,13 +270,7 @@ impl Aws {
         execution_arn: &str,
     ) -> Result<(u16, crate::function::Invocation), TaskError> {
         let service = service("lambda").ok_or_else(|| runtime("lambda"))?;
-        let region = self.config.region.clone().unwrap_or_else(|| {
-            execution_arn
-                .split(':')
-                .nth(3)
-                .unwrap_or("us-east-1")
-                .to_owned()
-        });
+        let region = self.region(execution_arn);
         let endpoint = self.endpoint("lambda", &service, &region);
         let mut url = format!(
             "{endpoint}/2015-03-31/functions/{}/invocations",
@@ -333,13 +335,7 @@ impl Aws {
                 "The service '{name}' is not supported by aslan's AWS integrations yet."
             )));
         };
-        let region = self.config.region.clone().unwrap_or_else(|| {
-            execution_arn
-                .split(':')
-                .nth(3)
-                .unwrap_or("us-east-1")
-                .to_owned()
-        });
+        let region = self.region(execution_arn);
         let endpoint = self.endpoint(name, &service, &region);
         let op = operation(action);
         let parameters = if optimized {

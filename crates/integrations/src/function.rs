@@ -15,6 +15,7 @@ use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::Semaphore;
 
 use crate::config::FunctionConfig;
+use crate::now_ms;
 use crate::process::{self, End, GroupGuard, Spec};
 
 /// Lambda's limit on a synchronous response.
@@ -454,13 +455,6 @@ impl Pool {
             .push(worker);
         result
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Functions by name, shared.

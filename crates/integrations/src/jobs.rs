@@ -8,6 +8,7 @@ use aslan_engine::TaskError;
 use serde_json::{Value, json};
 
 use crate::config::JobConfig;
+use crate::now_ms;
 use crate::process::{self, End, Spec};
 
 /// Which service a job resource belongs to.
@@ -193,13 +194,6 @@ fn describe(
             run_json
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Everything a job run needs to know about its caller.

@@ -198,7 +198,8 @@ fn not_configured(request: &TaskRequest, hint: &str) -> TaskError {
     )
 }
 
-fn now_ms() -> i64 {
+/// Now, in milliseconds since the Unix epoch (integrations run outside the pure core).
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
