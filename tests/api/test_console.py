@@ -275,6 +275,17 @@ def test_executions_are_filtered_by_status_machine_and_name(page, endpoint, orde
     expect(rows.first).to_contain_text("order-1001")
     rows.first.locator("a").first.click()
     expect(page.locator("h1")).to_contain_text("order-1001")
+    # Paging, one execution a page: newest first, and back.
+    page.goto(url(endpoint, "/console/executions", state_machine=orders["arn"], limit="1"))
+    expect(rows).to_have_count(1)
+    first = rows.first.locator("a").first.inner_text()
+    second = {"order-1001": "order-1002", "order-1002": "order-1001"}[first]
+    page.locator(".pager a", has_text="Older").click()
+    expect(rows.first).to_contain_text(second)
+    expect(page.locator(".pager")).to_contain_text("Page 2")
+    expect(page.locator(".pager span.disabled", has_text="Older")).to_have_count(1)
+    page.locator(".pager a", has_text="Newer").click()
+    expect(rows.first).to_contain_text(first)
 
 
 def test_start_a_new_execution_watch_it_run_and_stop_it(page, endpoint, sfn):

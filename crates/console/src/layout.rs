@@ -572,10 +572,19 @@ fn layout_scope(definition: &Definition, scope_id: ScopeId, depth: u32) -> Layou
     let mut graph = build_graph(definition, scope_id, depth);
     let n_real = graph.vertices.len();
 
-    // 1. Back edges: a depth-first walk from the start, in the order edges were written.
+    // 1. Back edges: a depth-first walk from the start that follows edges to states in the
+    // order they are written in the definition, which is usually the order they run in. So a
+    // loop's edge back to an earlier state is the one reversed, as a reader expects.
     let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); n_real];
     for (i, edge) in graph.edges.iter().enumerate() {
         outgoing[edge.from].push(i);
+    }
+    for edges in &mut outgoing {
+        // Vertex 1 is the end marker: last.
+        edges.sort_by_key(|&i| {
+            let to = graph.edges[i].to;
+            (to == 1, to)
+        });
     }
     let mut back = vec![false; graph.edges.len()];
     let mut preorder = vec![usize::MAX; n_real];
