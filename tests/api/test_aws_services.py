@@ -193,3 +193,37 @@ def test_lambda_functions_not_defined_locally_go_to_lambda(aslan, moto):
     assert json.loads(described["output"]) == {"b": 2}
     # (moto's Docker-less Lambda answers even for functions that do not exist, so the
     # ResourceNotFoundException path is tested with local functions in test_integrations.py.)
+
+
+# The `services` conformance cases that need only AWS services moto emulates and no fixture the
+# recording harness created (queues, tables, state machines): run through aslan + moto and
+# compared as tests/data/compare.py does. Reported, not gated: moto's error messages and a few
+# of its behaviours differ from AWS's.
+SERVICES = {"aws-sdk", "dynamodb", "events", "sqs", "sns"}
+
+
+def test_services_cases_against_moto(aslan):
+    import aslan_harness
+    import test_conformance
+
+    data = Path(__file__).resolve().parents[1] / "data" / "localstack" / "cases"
+    cases = []
+    for path in sorted(data.glob("*.json")):
+        case = json.loads(path.read_text())
+        requires = set(case.get("requires") or [])
+        if case["category"] == "services" and requires and requires <= SERVICES:
+            cases.append((path.stem, case))
+    passed, failures = 0, []
+    for name, case in cases:
+        try:
+            actual, _ = test_conformance.run_case(aslan, case)
+            ok, reasons = test_conformance.compare(case, actual)[:2]
+        except Exception as error:
+            ok, reasons = False, [repr(error)]
+        if ok:
+            passed += 1
+        else:
+            failures.append(f"{name}: {'; '.join(map(str, reasons))}"[:400])
+    report = f"services cases (AWS services only, no fixtures) against moto: {passed}/{len(cases)}"
+    aslan_harness.REPORT.append(report + "".join(f"\n  - {f}" for f in failures))
+    assert cases

@@ -504,3 +504,29 @@ def test_lambda_mock_cases_through_the_api():
             shutil.rmtree(root, ignore_errors=True)
     rate = 100.0 * passed / total
     assert rate >= 95.0, f"lambda-mock cases through the API: {passed}/{total}\n" + "\n".join(failures[:10])
+
+
+def test_aws_sdk_sfn_calls_this_engine(project):
+    # One workflow waits for a token; a second one answers it through aws-sdk:sfn:sendTaskSuccess.
+    waiting = project.machine(task("arn:aws:states:::lambda:invoke.waitForTaskToken",
+                                   Parameters={"FunctionName": "echo", "Payload": {"token.$": "$$.Task.Token"}}))
+    arn = project.client.start_execution(stateMachineArn=waiting, input="{}")["executionArn"]
+    token = None
+    for _ in range(200):
+        scheduled = [e for e in full_history(project.client, arn) if e["type"] == "TaskScheduled"]
+        if scheduled:
+            token = json.loads(scheduled[0]["taskScheduledEventDetails"]["parameters"])["Payload"]["token"]
+            break
+        time.sleep(0.05)
+    answer = task("arn:aws:states:::aws-sdk:sfn:sendTaskSuccess", Parameters={"TaskToken.$": "$.token", "Output": {"from": "workflow"}})
+    described, _ = project.run(answer, {"token": token})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(wait_for_execution(project.client, arn)["output"]) == {"from": "workflow"}
+
+    described, _ = project.run(task("arn:aws:states:::aws-sdk:sfn:sendTaskFailure", Parameters={"TaskToken": "Invalid token"}))
+    assert described["error"] == "Sfn.InvalidTokenException"
+    assert "(Service: Sfn, Status Code: 400" in described["cause"]
+
+    child = project.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    described, _ = project.run(task("arn:aws:states:::aws-sdk:sfn:startExecution", Parameters={"StateMachineArn": child, "Input": {"a": 1}}))
+    assert json.loads(described["output"])["ExecutionArn"].startswith("arn:aws:states:")

@@ -173,6 +173,22 @@ impl Executions for LocalExecutions {
         })
     }
 
+    fn sfn_api(
+        &self,
+        operation: String,
+        _request: serde_json::Value,
+    ) -> BoxFuture<Result<serde_json::Value, (String, String, u16)>> {
+        Box::pin(async move {
+            Err((
+                "UnsupportedOperation".to_owned(),
+                format!(
+                    "aws-sdk:sfn:{operation} needs `aslan serve`: `aslan run` has no Step Functions API."
+                ),
+                400,
+            ))
+        })
+    }
+
     fn stop(&self, execution_arn: String) {
         if let Some((_, handle)) = self
             .running

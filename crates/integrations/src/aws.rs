@@ -50,6 +50,8 @@ struct Service {
     optimized_name: &'static str,
     /// ... and of `aws-sdk` integrations.
     sdk_name: &'static str,
+    /// The AWS SDK for Java 1.x's service name, in the causes of optimized integrations.
+    v1_name: &'static str,
 }
 
 fn service(name: &str) -> Option<Service> {
@@ -59,6 +61,15 @@ fn service(name: &str) -> Option<Service> {
         host_prefix,
         optimized_name,
         sdk_name,
+        v1_name: match signing_name {
+            "dynamodb" => "AmazonDynamoDBv2",
+            "sqs" => "AmazonSQS",
+            "sns" => "AmazonSNS",
+            "events" => "AmazonCloudWatchEvents",
+            "lambda" => "AWSLambda",
+            "states" => "AWSStepFunctions",
+            _ => "AWS",
+        },
     };
     use Protocol::*;
     Some(match name {
@@ -189,6 +200,8 @@ impl Aws {
         format!("https://{}.{region}.amazonaws.com", service.host_prefix)
     }
 
+    // One signed request: the service and region sign it, `optimized` names its client errors.
+    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
         service: &Service,
@@ -197,6 +210,7 @@ impl Aws {
         url: &str,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
+        optimized: bool,
     ) -> Result<Answer, TaskError> {
         let identity = self.credentials()?.into();
         let params = v4::SigningParams::builder()
@@ -229,8 +243,15 @@ impl Aws {
         }
         let response = request.body(body).send().await.map_err(|e| {
             TaskError::new(
-                format!("{}.SdkClientException", service.sdk_name),
-                format!("Unable to execute HTTP request: {e}"),
+                format!(
+                    "{}.SdkClientException",
+                    if optimized {
+                        service.optimized_name
+                    } else {
+                        service.sdk_name
+                    }
+                ),
+                format!("Unable to execute HTTP request: {}", client_error_text(&e)),
             )
         })?;
         let status = response.status().as_u16();
@@ -253,6 +274,11 @@ impl Aws {
             .region
             .clone()
             .unwrap_or_else(|| crate::lambda::region_account(execution_arn).0)
+    }
+
+    /// Whether `[aws]` names an endpoint for this service.
+    pub(crate) fn has_endpoint(&self, name: &str) -> bool {
+        self.config.endpoints.contains_key(name)
     }
 
     /// Whether `[aws]` is in the configuration (functions not defined locally go to Lambda).
@@ -292,10 +318,10 @@ impl Aws {
             ),
         ];
         let answer = self
-            .send(&service, &region, "POST", &url, headers, payload)
+            .send(&service, &region, "POST", &url, headers, payload, true)
             .await?;
         if !(200..300).contains(&answer.status) {
-            return Err(service_error("Lambda", &answer));
+            return Err(service_error(&service, true, &answer));
         }
         if answer.headers.contains_key("x-amz-function-error") {
             let text = String::from_utf8_lossy(&answer.body).into_owned();
@@ -336,21 +362,25 @@ impl Aws {
             )));
         };
         let region = self.region(execution_arn);
-        let endpoint = self.endpoint(name, &service, &region);
+        let mut endpoint = self.endpoint(name, &service, &region);
+        // SQS calls go to the queue's own host, as the AWS SDKs send them.
+        if name == "sqs"
+            && let Some(origin) = parameters
+                .get("QueueUrl")
+                .and_then(Value::as_str)
+                .and_then(url_origin)
+        {
+            endpoint = origin;
+        }
         let op = operation(action);
         let parameters = if optimized {
             stringify_bodies(name, parameters)
         } else {
             parameters.clone()
         };
-        let error_service = if optimized {
-            service.optimized_name
-        } else {
-            service.sdk_name
-        };
         let (answer, result) = match service.protocol {
             Protocol::Json(version, prefix) => {
-                let body = serde_json::to_vec(&parameters).unwrap_or_default();
+                let body = serde_json::to_vec(&without_nulls(&parameters)).unwrap_or_default();
                 let headers = vec![
                     (
                         "content-type".to_owned(),
@@ -366,6 +396,7 @@ impl Aws {
                         &format!("{endpoint}/"),
                         headers,
                         body,
+                        optimized,
                     )
                     .await?;
                 let parsed =
@@ -391,6 +422,7 @@ impl Aws {
                         &format!("{endpoint}/"),
                         headers,
                         body.into_bytes(),
+                        optimized,
                     )
                     .await?;
                 let tree = xml_to_json(&String::from_utf8_lossy(&answer.body));
@@ -407,7 +439,7 @@ impl Aws {
             }
         };
         if !(200..300).contains(&answer.status) {
-            return Err(service_error(error_service, &answer));
+            return Err(service_error(&service, optimized, &answer));
         }
         let mut result = match result {
             Value::Object(object) => object,
@@ -418,6 +450,19 @@ impl Aws {
                 object
             }
         };
+        // events:putEvents fails when an entry failed, with the response as the cause.
+        if optimized
+            && matches!(name, "events" | "eventbridge")
+            && result
+                .get("FailedEntryCount")
+                .and_then(Value::as_u64)
+                .is_some_and(|n| n > 0)
+        {
+            return Err(TaskError::new(
+                "EventBridge.FailedEntry",
+                Value::Object(result).to_string(),
+            ));
+        }
         if optimized && matches!(name, "sqs" | "sns" | "dynamodb") {
             let request_id = answer
                 .headers
@@ -521,7 +566,7 @@ impl Aws {
             "UNSIGNED-PAYLOAD".to_owned(),
         ));
         let answer = self
-            .send(service, region, method, &url, headers, body)
+            .send(service, region, method, &url, headers, body, false)
             .await?;
         let header = |name: &str| {
             answer
@@ -533,8 +578,23 @@ impl Aws {
         let mut result = Map::new();
         match op {
             "GetObject" | "HeadObject" => {
+                if let Some(ranges) = header("accept-ranges") {
+                    result.insert("AcceptRanges".into(), json!(ranges));
+                }
                 if op == "GetObject" {
                     result.insert("Body".into(), json!(String::from_utf8_lossy(&answer.body)));
+                }
+                let metadata: Map<String, Value> = answer
+                    .headers
+                    .iter()
+                    .filter_map(|(name, value)| {
+                        let key = name.as_str().strip_prefix("x-amz-meta-")?;
+                        Some((key.to_owned(), json!(value.to_str().unwrap_or_default())))
+                    })
+                    .collect();
+                result.insert("Metadata".into(), Value::Object(metadata));
+                if let Some(sse) = header("x-amz-server-side-encryption") {
+                    result.insert("ServerSideEncryption".into(), json!(sse));
                 }
                 for (name, key) in [
                     ("content-type", "ContentType"),
@@ -550,8 +610,16 @@ impl Aws {
                 }
             }
             "PutObject" => {
-                if let Some(etag) = header("etag") {
-                    result.insert("ETag".into(), json!(etag));
+                for (name, key) in [
+                    ("etag", "ETag"),
+                    ("x-amz-checksum-crc32", "ChecksumCRC32"),
+                    ("x-amz-checksum-type", "ChecksumType"),
+                    ("x-amz-server-side-encryption", "ServerSideEncryption"),
+                    ("x-amz-version-id", "VersionId"),
+                ] {
+                    if let Some(value) = header(name) {
+                        result.insert(key.into(), json!(value));
+                    }
                 }
             }
             "ListObjectsV2" => {
@@ -574,6 +642,53 @@ impl Aws {
         }
         Ok((answer, Value::Object(result)))
     }
+}
+
+/// A connection failure as the Java SDK words it: `HOST: Name or service not known`.
+fn client_error_text(error: &reqwest::Error) -> String {
+    let mut innermost = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        innermost = cause.to_string();
+        source = cause.source();
+    }
+    let host = error
+        .url()
+        .and_then(|u| u.host_str())
+        .unwrap_or_default()
+        .to_owned();
+    if innermost.contains("Name or service not known") || innermost.contains("lookup address") {
+        format!("{host}: Name or service not known")
+    } else if innermost.contains("onnection refused") {
+        format!("Connect to {host} failed: Connection refused")
+    } else {
+        innermost
+    }
+}
+
+/// The request without null members: the SDKs leave unset (null) members out.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn url_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let authority = rest.split('/').next().filter(|a| !a.is_empty())?;
+    Some(format!("{scheme}://{authority}"))
 }
 
 /// Optimized integrations send an object `MessageBody`/`Message`/`Detail` as JSON text.
@@ -604,7 +719,7 @@ fn stringify_bodies(service: &str, parameters: &Value) -> Value {
 }
 
 /// An AWS error answer as a Task error: `Service.CodeException` and AWS's cause form.
-fn service_error(service: &str, answer: &Answer) -> TaskError {
+fn service_error(service: &Service, optimized: bool, answer: &Answer) -> TaskError {
     let text = String::from_utf8_lossy(&answer.body);
     // REST-JSON services (Lambda) name the error in a header.
     let header_code = answer
@@ -612,7 +727,7 @@ fn service_error(service: &str, answer: &Answer) -> TaskError {
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(':').next().unwrap_or(v).to_owned());
-    let (mut code, message) = if let Ok(value) = serde_json::from_str::<Value>(&text) {
+    let (code, message) = if let Ok(value) = serde_json::from_str::<Value>(&text) {
         let code = value
             .get("__type")
             .or_else(|| value.get("code"))
@@ -634,41 +749,61 @@ fn service_error(service: &str, answer: &Answer) -> TaskError {
             .or_else(|| tree.get("Error"))
             .cloned()
             .unwrap_or(Value::Null);
-        let code = error.get("Code").and_then(Value::as_str).unwrap_or("");
-        let code = if code.is_empty() {
-            match answer.status {
+        let code = match error.get("Code").and_then(Value::as_str) {
+            Some(code) if !code.is_empty() => code.to_owned(),
+            _ => match answer.status {
                 404 => "NotFound".to_owned(),
                 403 => "AccessDenied".to_owned(),
                 status => format!("Http{status}"),
-            }
-        } else {
-            code.to_owned()
+            },
         };
-        (
-            code,
-            error
-                .get("Message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-        )
+        let message = error
+            .get("Message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        (code, message)
     };
-    if !code.ends_with("Exception") {
-        code.push_str("Exception");
-    }
     let request_id = answer
         .headers
         .get("x-amzn-requestid")
         .or_else(|| answer.headers.get("x-amz-request-id"))
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    TaskError::new(
-        format!("{service}.{code}"),
-        format!(
-            "{message} (Service: {service}, Status Code: {}, Request ID: {request_id})",
-            answer.status
-        ),
-    )
+    // Errors the SDK has no class for surface as the service's base exception.
+    let generic = matches!(
+        code.as_str(),
+        "ValidationException" | "ValidationError" | "SerializationException" | "InternalFailure"
+    );
+    let class = |base: String| {
+        if generic {
+            base
+        } else if code.ends_with("Exception") {
+            code.clone()
+        } else {
+            format!("{code}Exception")
+        }
+    };
+    if optimized {
+        // The optimized integrations report as the AWS SDK for Java 1.x does.
+        let name = service.optimized_name;
+        TaskError::new(
+            format!("{name}.{}", class(format!("Amazon{name}Exception"))),
+            format!(
+                "{message} (Service: {}; Status Code: {}; Error Code: {code}; Request ID: {request_id}; Proxy: null)",
+                service.v1_name, answer.status
+            ),
+        )
+    } else {
+        let name = service.sdk_name;
+        TaskError::new(
+            format!("{name}.{}", class(format!("{name}Exception"))),
+            format!(
+                "{message} (Service: {name}, Status Code: {}, Request ID: {request_id})",
+                answer.status
+            ),
+        )
+    }
 }
 
 /// Query-protocol parameters: structures as `A.B`, lists as `A.member.N`, attribute maps as

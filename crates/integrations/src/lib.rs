@@ -70,6 +70,74 @@ pub trait Executions: Send + Sync {
     fn wait(&self, execution_arn: String) -> BoxFuture<Result<NestedEnd, TaskError>>;
     /// Stops the execution (its parent stopped or no longer waits).
     fn stop(&self, execution_arn: String);
+    /// Calls this engine's own Step Functions API (`aws-sdk:sfn:ACTION`): the operation name and
+    /// its request in the API's own (camelCase) form; errors as `(code, message, status)`.
+    fn sfn_api(
+        &self,
+        operation: String,
+        request: Value,
+    ) -> BoxFuture<Result<Value, (String, String, u16)>>;
+}
+
+/// `aws-sdk:sfn:ACTION` on this engine: the SDK's PascalCase parameters become the API's
+/// camelCase members, the answer's members PascalCase again, errors `Sfn.XxxException`.
+async fn local_sfn(
+    executions: &dyn Executions,
+    action: &str,
+    parameters: &Value,
+) -> Result<Value, TaskError> {
+    fn recase(value: &Value, upper: bool) -> Value {
+        match value {
+            Value::Object(object) => Value::Object(
+                object
+                    .iter()
+                    .map(|(k, v)| {
+                        let mut chars = k.chars();
+                        let first = chars.next().map(|c| {
+                            if upper {
+                                c.to_ascii_uppercase()
+                            } else {
+                                c.to_ascii_lowercase()
+                            }
+                        });
+                        (first.into_iter().chain(chars).collect(), recase(v, upper))
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|i| recase(i, upper)).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut request = recase(parameters, false);
+    // The SDK sends a JSON document for Input/Output: an object given here is serialised.
+    for field in ["input", "output"] {
+        if let Some(value) = request.get_mut(field)
+            && !value.is_string()
+        {
+            *value = Value::String(value.to_string());
+        }
+    }
+    let mut operation = action.to_owned();
+    if let Some(first) = operation.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    match executions.sfn_api(operation, request).await {
+        Ok(answer) => Ok(recase(&answer, true)),
+        Err((code, message, status)) => {
+            let class = if code.ends_with("Exception") {
+                code
+            } else {
+                format!("{code}Exception")
+            };
+            Err(TaskError::new(
+                format!("Sfn.{class}"),
+                format!(
+                    "{message} (Service: Sfn, Status Code: {status}, Request ID: {})",
+                    uuid::Uuid::new_v4()
+                ),
+            ))
+        }
+    }
 }
 
 struct Inner {
@@ -300,6 +368,14 @@ impl Inner {
                                 Some(name) => (name, false),
                                 None => (service, true),
                             };
+                            // Step Functions is this engine, unless [aws] sends it elsewhere.
+                            if name == "sfn"
+                                && !self.aws.has_endpoint("sfn")
+                                && let Some(executions) = &self.executions
+                            {
+                                return local_sfn(executions.as_ref(), action, &request.parameters)
+                                    .await;
+                            }
                             self.aws
                                 .call(
                                     name,

@@ -128,6 +128,29 @@ impl Executions for ServerExecutions {
         })
     }
 
+    fn sfn_api(
+        &self,
+        operation: String,
+        request: Value,
+    ) -> BoxFuture<Result<Value, (String, String, u16)>> {
+        let state = self.state();
+        Box::pin(async move {
+            let state = state.map_err(|e| (e.error, e.cause, 500))?;
+            // The region of the ARNs in the request, else the default.
+            let region = request
+                .as_object()
+                .and_then(|o| {
+                    o.values()
+                        .find_map(|v| v.as_str().filter(|s| s.starts_with("arn:")))
+                })
+                .map(region_of)
+                .unwrap_or_else(|| "us-east-1".to_owned());
+            api::call(&state, &operation, &region, &request)
+                .await
+                .map_err(|e| (e.code.to_owned(), e.message, e.status.as_u16()))
+        })
+    }
+
     fn stop(&self, execution_arn: String) {
         let Ok(state) = self.state() else {
             return;
