@@ -881,7 +881,9 @@ pub(crate) fn xml_to_json(text: &str) -> Value {
             .replace("&apos;", "'")
             .replace("&amp;", "&")
     }
-    fn element(text: &str, pos: &mut usize) -> Value {
+    // Deeper documents are cut off rather than recursing without bound on a hostile answer.
+    const MAX_DEPTH: usize = 64;
+    fn element(text: &str, pos: &mut usize, depth: usize) -> Value {
         let mut children: Map<String, Value> = Map::new();
         let mut content = String::new();
         while *pos < text.len() {
@@ -913,8 +915,11 @@ pub(crate) fn xml_to_json(text: &str) -> Value {
             *pos += (close + 1).min(rest.len());
             let value = if self_closing {
                 Value::String(String::new())
+            } else if depth >= MAX_DEPTH {
+                *pos = text.len();
+                Value::Null
             } else {
-                element(text, pos)
+                element(text, pos, depth + 1)
             };
             match children.get_mut(&name) {
                 Some(Value::Array(items)) => items.push(value),
@@ -945,7 +950,7 @@ pub(crate) fn xml_to_json(text: &str) -> Value {
         }
     }
     let mut pos = 0;
-    element(text, &mut pos)
+    element(text, &mut pos, 0)
 }
 
 #[cfg(test)]
@@ -985,6 +990,32 @@ mod tests {
             xml_to_json(members)["R"]["Topics"],
             json!([{"TopicArn": "x"}])
         );
+    }
+
+    #[test]
+    fn hostile_xml_neither_panics_nor_recurses_forever() {
+        let deep = "<a>".repeat(100_000);
+        let _ = xml_to_json(&deep);
+        for text in [
+            "<",
+            "<a",
+            "</",
+            "<?",
+            "<a/>",
+            "<a><b></a>",
+            "é<ü>ö</ü>",
+            "<<>>",
+            ">",
+        ] {
+            let _ = xml_to_json(text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_without_panic(text in "[<>/?!a-z é&;]{0,64}") {
+            let _ = xml_to_json(&text);
+        }
     }
 
     #[test]
