@@ -1137,15 +1137,31 @@ impl Execution {
     fn fail_state(
         &mut self,
         frame_id: FrameId,
-        mut frame: Frame,
+        frame: Frame,
         state: &State,
         error: StateError,
         env: &Env,
         out: &mut Vec<Command>,
     ) -> Step {
+        self.fail_state_with(frame_id, frame, state, error, true, env, out)
+    }
+
+    /// Fails a state; `own` says the error arose in this state (not in a task's work or a
+    /// child branch), which is when a failed JSONata expression is recorded as EvaluationFailed.
+    #[allow(clippy::too_many_arguments)]
+    fn fail_state_with(
+        &mut self,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        error: StateError,
+        own: bool,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
         let error = error.located(&state.name, frame.entered_event);
         // A JSONata expression that fails is recorded as an EvaluationFailed event first.
-        let evaluation_failed = error.error == "States.QueryEvaluationError";
+        let evaluation_failed = own && error.error == "States.QueryEvaluationError";
         if evaluation_failed {
             let location = error
                 .cause
@@ -1373,7 +1389,7 @@ impl Execution {
                 )
             }
             (Resume::TaskFailed(error) | Resume::ChildFailed(error), _) => {
-                self.fail_state(frame_id, frame, state, error, env, out)
+                self.fail_state_with(frame_id, frame, state, error, false, env, out)
             }
             (_, _) => Step::Failed(
                 frame,
