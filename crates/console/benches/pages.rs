@@ -245,8 +245,20 @@ fn main() {
             format!("/console/api/executions?limit=50&state_machine={machine}"),
         ),
         (
+            "executions, status SUCCEEDED",
+            "/console/api/executions?limit=50&status=SUCCEEDED".into(),
+        ),
+        (
             "executions, status FAILED",
             "/console/api/executions?limit=50&status=FAILED".into(),
+        ),
+        (
+            "executions, status RUNNING",
+            "/console/api/executions?limit=50&status=RUNNING".into(),
+        ),
+        (
+            "executions, one machine + status RUNNING (none match)",
+            format!("/console/api/executions?limit=50&state_machine={machine}&status=RUNNING"),
         ),
         (
             "executions, one machine + status ABORTED (none match)",

@@ -17,6 +17,16 @@ use aslan_store::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// Every execution status; a search by one of these uses the partial indexes.
+const STATUSES: [&str; 6] = [
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "TIMED_OUT",
+    "ABORTED",
+    "PENDING_REDRIVE",
+];
+
 /// How many jobs one transaction takes at most.
 const MAX_BATCH: usize = 4096;
 
@@ -31,9 +41,12 @@ CREATE TABLE IF NOT EXISTS executions(
     definition TEXT NOT NULL, role_arn TEXT NOT NULL, seed INTEGER NOT NULL, revision_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions(state_machine_arn, start_ms DESC, arn);
 DROP INDEX IF EXISTS executions_by_start;
-CREATE INDEX IF NOT EXISTS executions_listing
-    ON executions(start_ms DESC, arn, state_machine_arn, status, name, stop_ms);
-CREATE INDEX IF NOT EXISTS executions_running ON executions(status) WHERE status = 'RUNNING';
+DROP INDEX IF EXISTS executions_running;
+DROP INDEX IF EXISTS executions_listing;
+CREATE INDEX IF NOT EXISTS executions_by_start_and_name ON executions(start_ms DESC, arn, name);
+CREATE INDEX IF NOT EXISTS executions_running_since ON executions(start_ms DESC) WHERE status = 'RUNNING';
+CREATE INDEX IF NOT EXISTS executions_ended_badly ON executions(status, start_ms DESC, arn)
+    WHERE status IN ('FAILED', 'TIMED_OUT', 'ABORTED');
 CREATE TABLE IF NOT EXISTS journal(
     execution_id INTEGER NOT NULL, seq INTEGER NOT NULL, now_ms INTEGER NOT NULL, event TEXT NOT NULL,
     PRIMARY KEY(execution_id, seq)) WITHOUT ROWID;
@@ -47,28 +60,13 @@ CREATE TABLE IF NOT EXISTS tags(
 PRAGMA user_version = 3;
 ";
 
-/// Executions by state machine and status, kept by triggers so that the console's counts cost
-/// one row each instead of a scan. `POPULATE_COUNTS` fills it once for a database written
-/// before it existed.
+/// Executions by state machine and status, kept by [`Store::commit`] (one statement per state
+/// machine and status a commit touches), so that the console's counts cost a row each instead
+/// of a scan. `POPULATE_COUNTS` fills it once for a database written before it existed.
 const COUNTS_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS execution_counts(
     state_machine_arn TEXT NOT NULL, status TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY(state_machine_arn, status)) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS execution_counts_insert AFTER INSERT ON executions BEGIN
-    INSERT INTO execution_counts(state_machine_arn, status, count) VALUES (new.state_machine_arn, new.status, 1)
-        ON CONFLICT(state_machine_arn, status) DO UPDATE SET count = count + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS execution_counts_update AFTER UPDATE OF status, state_machine_arn ON executions
-    WHEN old.status IS NOT new.status OR old.state_machine_arn IS NOT new.state_machine_arn BEGIN
-    UPDATE execution_counts SET count = count - 1
-        WHERE state_machine_arn = old.state_machine_arn AND status = old.status;
-    INSERT INTO execution_counts(state_machine_arn, status, count) VALUES (new.state_machine_arn, new.status, 1)
-        ON CONFLICT(state_machine_arn, status) DO UPDATE SET count = count + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS execution_counts_delete AFTER DELETE ON executions BEGIN
-    UPDATE execution_counts SET count = count - 1
-        WHERE state_machine_arn = old.state_machine_arn AND status = old.status;
-END;
 ";
 
 const POPULATE_COUNTS: &str = "
@@ -283,7 +281,14 @@ fn is_constraint(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
-fn apply_change(connection: &Connection, change: &ExecutionChange) -> Result<()> {
+/// Changes to `execution_counts`: +1 or -1 per (state machine, status).
+type CountDeltas = std::collections::BTreeMap<(String, String), i64>;
+
+fn apply_change(
+    connection: &Connection,
+    change: &ExecutionChange,
+    counts: &mut CountDeltas,
+) -> Result<()> {
     // Journal and history rows are keyed by the execution's integer id: a short key keeps
     // their B-trees small, which is most of the cost of appending them.
     let execution_id: i64 = if let Some(e) = &change.created {
@@ -292,7 +297,12 @@ fn apply_change(connection: &Connection, change: &ExecutionChange) -> Result<()>
             params![e.arn, e.state_machine_arn, e.name, e.status, e.input, e.output, e.error, e.cause, e.start_ms, e.stop_ms, e.definition, e.role_arn, e.seed as i64, e.revision_id],
         );
         match inserted {
-            Ok(_) => connection.last_insert_rowid(),
+            Ok(_) => {
+                *counts
+                    .entry((e.state_machine_arn.clone(), e.status.clone()))
+                    .or_default() += 1;
+                connection.last_insert_rowid()
+            }
             Err(error) if is_constraint(&error) => return Err(Error::AlreadyExists(e.arn.clone())),
             Err(error) => return Err(backend(error)),
         }
@@ -334,6 +344,14 @@ fn apply_change(connection: &Connection, change: &ExecutionChange) -> Result<()>
         }
     }
     if let Some(ending) = &change.ending {
+        let (machine, before): (String, String) = connection
+            .prepare_cached("SELECT state_machine_arn, status FROM executions WHERE id = ?1")
+            .and_then(|mut statement| {
+                statement.query_row([execution_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            })
+            .map_err(backend)?;
+        *counts.entry((machine.clone(), before)).or_default() -= 1;
+        *counts.entry((machine, ending.status.clone())).or_default() += 1;
         connection
             .execute(
                 "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_ms = ?6 WHERE id = ?1",
@@ -406,8 +424,22 @@ impl Store for SqliteStore {
 
     fn commit(&self, changes: Vec<ExecutionChange>) -> Result<()> {
         self.write(move |c| {
+            let mut counts = CountDeltas::new();
             for change in &changes {
-                apply_change(c, change)?;
+                apply_change(c, change, &mut counts)?;
+            }
+            let mut statement = c
+                .prepare_cached(
+                    "INSERT INTO execution_counts(state_machine_arn, status, count) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(state_machine_arn, status) DO UPDATE SET count = count + excluded.count",
+                )
+                .map_err(backend)?;
+            for ((machine, status), delta) in counts {
+                if delta != 0 {
+                    statement
+                        .execute(params![machine, status, delta])
+                        .map_err(backend)?;
+                }
             }
             Ok(())
         })
@@ -462,9 +494,22 @@ impl Store for SqliteStore {
             let n = bind(arn.clone().into());
             conditions.push(format!("state_machine_arn = ?{n}"));
         }
-        if let Some(status) = &search.status {
-            let n = bind(status.clone().into());
-            conditions.push(format!("status = ?{n}"));
+        // Statuses are written into the SQL as literals so that SQLite can use the partial
+        // indexes (it cannot with a bound parameter); repeating an index's own WHERE makes
+        // that provable for the one over several statuses.
+        let status = search.status.as_deref();
+        let literal = status.filter(|s| STATUSES.contains(s));
+        let badly = matches!(literal, Some("FAILED" | "TIMED_OUT" | "ABORTED"));
+        match (status, literal) {
+            (_, Some(literal)) if badly => conditions.push(format!(
+                "status = '{literal}' AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')"
+            )),
+            (_, Some(literal)) => conditions.push(format!("status = '{literal}'")),
+            (Some(other), None) => {
+                let n = bind(other.to_owned().into());
+                conditions.push(format!("status = ?{n}"));
+            }
+            (None, None) => {}
         }
         if let Some(prefix) = &search.name_prefix {
             // `substr` is exact and case-sensitive, unlike `LIKE`.
@@ -488,10 +533,15 @@ impl Store for SqliteStore {
             ));
         }
         let limit = bind((search.limit.min(i64::MAX as usize) as i64).into());
-        // With a status or name filter, walking the covering index in start order reads no table
-        // row; the per-machine index would read one row per execution to test the filter.
-        let index = if search.status.is_some() || search.name_prefix.is_some() {
-            "INDEXED BY executions_listing"
+        // Running and badly ended executions have indexes of their own, in start order. A name
+        // filter walks the index that holds names in start order, reading no table row for the
+        // executions it skips; the per-machine index would read one for each.
+        let index = if literal == Some("RUNNING") {
+            "INDEXED BY executions_running_since"
+        } else if badly {
+            "INDEXED BY executions_ended_badly"
+        } else if search.name_prefix.is_some() {
+            "INDEXED BY executions_by_start_and_name"
         } else {
             ""
         };
@@ -542,7 +592,8 @@ impl Store for SqliteStore {
     fn running_executions(&self) -> Result<Vec<Execution>> {
         self.read(|c| {
             let mut statement = c.prepare(&format!(
-                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE status = 'RUNNING' ORDER BY start_ms DESC, arn"
+                "SELECT {EXECUTION_COLUMNS} FROM executions INDEXED BY executions_running_since
+                 WHERE status = 'RUNNING' ORDER BY start_ms DESC, arn"
             ))?;
             statement.query_map([], execution_from_row)?.collect()
         })
@@ -721,10 +772,7 @@ mod tests {
         drop(store);
         let connection = Connection::open(&path).expect("open");
         connection
-            .execute_batch(
-                "DROP TRIGGER execution_counts_insert; DROP TRIGGER execution_counts_update;
-                 DROP TRIGGER execution_counts_delete; DROP TABLE execution_counts;",
-            )
+            .execute_batch("DROP TABLE execution_counts;")
             .expect("make it old");
         drop(connection);
         let reopened = SqliteStore::open(&path).expect("reopen");

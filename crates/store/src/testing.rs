@@ -365,6 +365,30 @@ fn searching_executions(store: &impl Store) {
         }),
         vec!["job-2", "job-1"]
     );
+    // Running ones, a page at a time.
+    assert_eq!(
+        names(ExecutionSearch {
+            status: Some("RUNNING".into()),
+            limit: 3,
+            ..all.clone()
+        }),
+        vec!["run-8", "run-7", "run-5"]
+    );
+    assert_eq!(
+        names(ExecutionSearch {
+            status: Some("RUNNING".into()),
+            after: Some((105, execution("m", "run-5", 105).arn)),
+            ..all.clone()
+        }),
+        vec!["run-4", "run-2", "run-1"]
+    );
+    assert!(
+        names(ExecutionSearch {
+            status: Some("ABORTED".into()),
+            ..all.clone()
+        })
+        .is_empty()
+    );
     // The prefix is case-sensitive and literal.
     assert!(
         names(ExecutionSearch {
