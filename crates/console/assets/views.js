@@ -268,14 +268,38 @@ export async function executionsView(main, params) {
     : h('span', {class: 'disabled'}, 'Older →');
   const pageNumber = trail.length + 1;
 
+  const table = h('div', {});
+  const timing = h('span', {class: 'muted small', title: 'How long the list took to arrive'});
+  const fill = (executions, ms) => {
+    table.replaceChildren(executions.length ? executionTable(executions, true) : h('p', {class: 'empty'}, 'No executions match these filters.'));
+    timing.textContent = `${Math.round(ms)} ms`;
+  };
+  fill(page.executions, took);
   main.replaceChildren(
     pageHeader([], 'Executions'),
     h('form', {class: 'filters', onsubmit: (e) => { e.preventDefault(); apply(); }},
       machineSelect, statusSelect, prefix, rangeSelect, custom, limit),
-    h('div', {class: 'card'},
-      page.executions.length ? executionTable(page.executions, true) : h('p', {class: 'empty'}, 'No executions match these filters.'),
+    h('div', {class: 'card'}, table,
       h('div', {class: 'pager'}, newer, h('span', {class: 'muted'}, `Page ${pageNumber}`), older,
-        h('span', {class: 'grow'}), h('span', {class: 'muted small', title: 'Time the server took to answer'}, `${Math.round(took)} ms`))));
+        h('span', {class: 'grow'}), timing)));
+
+  // The first page follows along while it shows running executions.
+  let timer = null;
+  let stopped = false;
+  const follow = (executions) => {
+    if (stopped || after || !executions.some((e) => e.status === 'RUNNING')) return;
+    timer = setTimeout(async () => {
+      try {
+        const begin = performance.now();
+        const next = await api('executions', query);
+        if (stopped) return;
+        fill(next.executions, performance.now() - begin);
+        follow(next.executions);
+      } catch (error) { toast(error.message); }
+    }, 3000);
+  };
+  follow(page.executions);
+  return () => { stopped = true; clearTimeout(timer); };
 }
 
 function executionTable(executions, withMachine) {
