@@ -122,6 +122,17 @@ enum Commands {
         #[arg(long = "type", value_enum, default_value = "STANDARD")]
         machine_type: TypeArg,
     },
+    /// Draw a definition as the console does: SVG (default) or the layout as JSON.
+    Graph {
+        /// The definition.
+        definition: PathBuf,
+        /// `svg` or `json`.
+        #[arg(long, value_enum, default_value = "svg")]
+        format: GraphFormat,
+        /// STANDARD or EXPRESS.
+        #[arg(long = "type", value_enum, default_value = "STANDARD")]
+        machine_type: TypeArg,
+    },
     /// Run N executions one after another (Express semantics, no history) and time them.
     Bench {
         /// The definition.
@@ -188,6 +199,11 @@ fn main() -> ExitCode {
             input,
             executions,
         } => cmd_bench(&definition, &input, executions),
+        Commands::Graph {
+            definition,
+            format,
+            machine_type,
+        } => cmd_graph(&definition, format, machine_type.into()),
     };
     match result {
         Ok(code) => code,
@@ -288,6 +304,26 @@ fn load_valid(path: &Path, machine_type: MachineType) -> Result<Definition> {
             bail!("{} is not a valid state machine definition", path.display())
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Svg,
+    Json,
+}
+
+/// Prints the console's drawing of a definition (exit 2 when the definition is not valid).
+fn cmd_graph(path: &Path, format: GraphFormat, machine_type: MachineType) -> Result<ExitCode> {
+    let definition = load_valid(path, machine_type)?;
+    let layout = aslan_console::layout::layout(&definition);
+    let text = match format {
+        GraphFormat::Svg => aslan_console::svg::render(&layout),
+        GraphFormat::Json => serde_json::to_string(&layout)?,
+    };
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    writeln!(stdout, "{text}")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_validate(path: &Path, json_output: bool, machine_type: MachineType) -> Result<ExitCode> {

@@ -219,3 +219,72 @@ fn usage_errors_exit_2() {
         Some(2)
     );
 }
+
+#[test]
+fn graph_draws_every_state() {
+    let output = aslan(&["graph", "examples/data-pipeline/pipeline.asl.json"]);
+    assert!(output.status.success());
+    let svg = String::from_utf8_lossy(&output.stdout);
+    assert!(svg.starts_with("<svg"), "{svg}");
+    for state in [
+        "Validate",
+        "Preprocess",
+        "Process",
+        "Review?",
+        "Notify",
+        "Failed",
+    ] {
+        assert!(svg.contains(state), "{state} missing");
+    }
+    let output = aslan(&[
+        "graph",
+        "examples/data-pipeline/pipeline.asl.json",
+        "--format",
+        "json",
+    ]);
+    let layout = stdout_json(&output);
+    assert_eq!(layout["nodes"].as_array().map(Vec::len), Some(8));
+    let bad = write_temp("graph-bad.json", r#"{"StartAt": "X", "States": {}}"#);
+    let output = aslan(&["graph", bad.to_str().unwrap_or_default()]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn functions_in_aslan_toml_run_next_to_the_definition() {
+    let dir = std::env::temp_dir().join(format!("aslan-cli-fn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("aslan.toml"),
+        "[functions.upper]\ncommand = [\"python3\", \"-c\", \"import json,sys; e=json.load(sys.stdin); print(json.dumps(e['s'].upper()))\"]\n",
+    )
+    .expect("config");
+    let definition = dir.join("sm.json");
+    std::fs::write(
+        &definition,
+        r#"{"StartAt": "U", "States": {"U": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:upper", "End": true}}}"#,
+    )
+    .expect("definition");
+    let output = aslan(&[
+        "run",
+        definition.to_str().unwrap_or_default(),
+        "--input",
+        r#"{"s": "shout"}"#,
+        "--json",
+    ]);
+    assert_eq!(
+        stdout_json(&output),
+        json!({"status": "SUCCEEDED", "output": "SHOUT"})
+    );
+    let missing = dir.join("missing.json");
+    std::fs::write(
+        &missing,
+        r#"{"StartAt": "U", "States": {"U": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:nope", "End": true}}}"#,
+    )
+    .expect("definition");
+    let output = aslan(&["run", missing.to_str().unwrap_or_default(), "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&output)["error"],
+        "Lambda.ResourceNotFoundException"
+    );
+}
