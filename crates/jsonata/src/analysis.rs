@@ -173,6 +173,25 @@ impl Facts {
         }
     }
 
+    /// Whether an evaluation can reach `$name.k1.k2...`: the expression reads the variable,
+    /// and either reads all of it or reads through fields that lead there.
+    pub(crate) fn can_read(&self, name: &str, keys: &[&str]) -> bool {
+        if !self.reads_variable(name) {
+            return false;
+        }
+        let Some(mut fields) = self.need(name) else {
+            return true;
+        };
+        for key in keys {
+            match fields.get(*key) {
+                None => return false,
+                Some(Need::Whole) => return true,
+                Some(Need::Fields(inner)) => fields = inner,
+            }
+        }
+        true
+    }
+
     /// Whether the expression may read variable `name` from its bindings: it names it
     /// anywhere (even where a binding of its own seems to hide it: the analysis of scopes is
     /// static), or it can evaluate new source text (`$eval`), which may name anything.

@@ -40,7 +40,8 @@ pub(crate) fn binding_to_jvalue(
         (Binding::Owned(value), None) => to_jvalue(value),
         (Binding::Value(value), Some(fields)) => to_jvalue_fields(value, fields),
         (Binding::Owned(value), Some(fields)) => to_jvalue_fields(value, fields),
-        (Binding::Object(members), need) => with_stack(|| {
+        (Binding::Object(members), need) => binding_to_jvalue(&Binding::Members(members), need),
+        (Binding::Members(members), need) => with_stack(|| {
             JValue::object(
                 members
                     .iter()

@@ -48,6 +48,8 @@ use jsonata_core::parser::{self, ParserError};
 use jsonata_core::value::JValue;
 use serde_json::Value;
 
+pub use fast::Merge;
+
 /// A parsed JSONata expression.
 ///
 /// Holds `jsonata-core`'s AST, which is plain data (`String`, `Box`, `Vec`, `f64`) and so
@@ -315,6 +317,9 @@ pub enum Binding<'a> {
     /// given twice: the last one counts). `$states` is one: `input` borrowed from the state,
     /// `context` assembled from the execution's fields.
     Object(Vec<(&'a str, Binding<'a>)>),
+    /// As [`Binding::Object`], with the list of members held by the caller (on its stack,
+    /// say), so that assembling the object allocates nothing.
+    Members(&'a [(&'a str, Binding<'a>)]),
 }
 
 impl Binding<'_> {
@@ -323,9 +328,10 @@ impl Binding<'_> {
         match self {
             Binding::Value(value) => (*value).clone(),
             Binding::Owned(value) => value.clone(),
-            Binding::Object(members) => {
+            Binding::Object(members) => Binding::Members(members).to_value(),
+            Binding::Members(members) => {
                 let mut map = serde_json::Map::with_capacity(members.len());
-                for (name, member) in members {
+                for (name, member) in members.iter() {
                     map.insert((*name).to_owned(), member.to_value());
                 }
                 Value::Object(map)
@@ -454,6 +460,18 @@ impl Expression {
         {
             return result;
         }
+        self.evaluate_core(input, bindings, env, true)
+    }
+
+    /// Evaluates through jsonata-core, converting what the variables hold: only the parts the
+    /// expression can read when `pruned`, all of it otherwise.
+    fn evaluate_core(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, Binding<'_>)],
+        env: &mut Env<'_>,
+        pruned: bool,
+    ) -> Result<Option<Value>, Error> {
         let data = match input {
             Some(value) => convert::to_jvalue(value),
             None => JValue::Undefined,
@@ -464,7 +482,9 @@ impl Expression {
             // Converting a large workflow variable costs time, so only what the expression can
             // read is bound (everything, when it can evaluate new source with `$eval`), and a
             // variable read only through field paths (`$states.input.id`) only along those.
-            if self.facts.reads_variable(name) {
+            if !pruned {
+                context.bind(name.to_owned(), convert::binding_to_jvalue(value, None));
+            } else if self.facts.reads_variable(name) {
                 let value = convert::binding_to_jvalue(value, self.facts.need(name));
                 context.bind(name.to_owned(), value);
             }
@@ -485,6 +505,82 @@ impl Expression {
             .evaluate(&self.ast, &data)
             .map_err(|e| Error::from_evaluator(&e))?;
         convert::from_jvalue(&result)
+    }
+
+    /// As [`Expression::evaluate_bindings`], without the shortcuts: no fast path, every
+    /// variable converted whole. For the differential tests and the fuzz target, which hold the
+    /// shortcuts to this.
+    #[doc(hidden)]
+    pub fn evaluate_general(
+        &self,
+        input: Option<&Value>,
+        bindings: &[(&str, Binding<'_>)],
+        env: &mut Env<'_>,
+    ) -> Result<Option<Value>, Error> {
+        self.evaluate_core(input, bindings, env, false)
+    }
+
+    /// The fast path's answer alone; `None` where it gives up. For the differential tests.
+    #[doc(hidden)]
+    pub fn evaluate_fast(
+        &self,
+        bindings: &[(&str, Binding<'_>)],
+    ) -> Option<Result<Option<Value>, Error>> {
+        self.fast.as_ref()?.evaluate(bindings)
+    }
+
+    /// When the expression is nothing but `$variable.f1.f2...` (field names only, no index or
+    /// predicate): the variable and the field names. Its value is then the value found by
+    /// following the names through objects (an absent name: *undefined*), as returned by an
+    /// evaluation (see [`normalise`]); where the walk meets an array, JSONata's sequence rules
+    /// apply, and the expression must be evaluated.
+    pub fn field_path(&self) -> Option<(&str, Vec<&str>)> {
+        let (variable, steps) = self.fast.as_ref()?.field_path()?;
+        Some((
+            variable,
+            steps.iter().map(|(key, _)| key.as_str()).collect(),
+        ))
+    }
+
+    /// When the expression is `$merge([$v.k..., {...}, ...])`, possibly after local bindings
+    /// (`($r := ...; $merge([$states.input, {'r': $r}]))`): the variable and the field names
+    /// of the object its result is built on. A caller that owns that object can then extend it
+    /// with [`Expression::evaluate_merge`] instead of having it copied into the result.
+    pub fn merge_base(&self) -> Option<(&str, &[String])> {
+        self.fast.as_ref()?.merge_base()
+    }
+
+    /// For an expression with a [`Expression::merge_base`]: what the merge adds to the object
+    /// at that path (found through `bindings`), to be applied with [`Merge::apply`] to that
+    /// very object, which then equals what [`Expression::evaluate_bindings`] returns. `None`
+    /// when the merge is not that simple at run time (the base is not an object, a member is not
+    /// a plain value): evaluate as usual then.
+    ///
+    /// `base_normalised` tells that the object is a result of an earlier evaluation (or part of
+    /// one), so it is already as JSONata writes values and needs no walk over it; otherwise
+    /// the object is checked, and [`Merge::apply`] rewrites the numbers JSONata would rewrite.
+    pub fn evaluate_merge(
+        &self,
+        bindings: &[(&str, Binding<'_>)],
+        base_normalised: bool,
+    ) -> Option<Result<Merge, Error>> {
+        self.fast
+            .as_ref()?
+            .evaluate_merge(bindings, base_normalised)
+    }
+
+    /// Whether an evaluation can read `$variable.k1.k2...` (or all of `$variable`, for no
+    /// keys): false when the expression never reaches that part of the value, so a caller
+    /// need not bind it. Conservative: true whenever the analysis cannot tell.
+    pub fn can_read(&self, variable: &str, keys: &[&str]) -> bool {
+        self.facts.can_read(variable, keys)
+    }
+
+    /// Whether the expression has a shape the facade evaluates on the `serde_json` values
+    /// directly (see the crate documentation); such an expression still goes through
+    /// jsonata-core when the values met at run time are not the plain ones.
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Checks that the expression stays within what AWS Step Functions accepts (JSONata 2.0.6):
@@ -521,6 +617,19 @@ impl Expression {
     pub fn top_level_input_reads(&self) -> &[String] {
         &self.facts.top_level_reads
     }
+}
+
+/// Rewrites `value` into what an evaluation returns for it: JSONata's numbers are doubles,
+/// written as integers when they are whole (`1.0` becomes `1`, and an integer beyond 2^53 is
+/// rounded). An error when the value is nested deeper than a result may be.
+pub fn normalise(value: &mut Value) -> Result<(), Error> {
+    fast::normalise_result(value)
+}
+
+/// Whether `value` is already as an evaluation returns it (see [`normalise`]); an error when it
+/// is nested deeper than a result may be.
+pub fn is_normalised(value: &Value) -> Result<bool, Error> {
+    fast::is_normalised(value)
 }
 
 /// The names of every function that is built in: JSONata's own and those AWS Step Functions
