@@ -8,17 +8,59 @@ use aslan_jsonata as jsonata;
 
 use crate::diagnostics::code;
 
-/// Which members of `$states` an expression can read, so that evaluation builds only those.
+/// Which members of `$states` an expression can read, so that evaluation binds only those.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StatesReads {
     /// `$states.input`.
     pub input: bool,
-    /// `$states.context`.
-    pub context: bool,
+    /// `$states.context`, by part.
+    pub context: ContextReads,
     /// `$states.result`.
     pub result: bool,
     /// `$states.errorOutput`.
     pub error_output: bool,
+}
+
+/// Which parts of `$states.context` an expression can read: building the others (formatting
+/// timestamps, copying names) would be wasted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContextReads {
+    /// `Execution` (`Id`, `Name`, `RoleArn`, `StartTime`, `RedriveCount`).
+    pub execution: bool,
+    /// `Execution.Input`, the execution's whole input.
+    pub execution_input: bool,
+    /// `State` (`EnteredTime`, `Name`, `RetryCount`).
+    pub state: bool,
+    /// `StateMachine` (`Id`, `Name`).
+    pub state_machine: bool,
+    /// `Task` (`Token`).
+    pub task: bool,
+    /// `Map` (`Item.Index`, `Item.Value`).
+    pub map: bool,
+}
+
+impl ContextReads {
+    /// Whether any part is read.
+    pub fn any(&self) -> bool {
+        self.execution || self.state || self.state_machine || self.task || self.map
+    }
+}
+
+/// An expression that is only a path of field names into a member of `$states` the
+/// interpreter holds as a value: `$states.input.order.id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatesPath {
+    pub member: StatesMember,
+    /// The field names after the member.
+    pub keys: Vec<String>,
+}
+
+/// A member of `$states` that is one value (the context is assembled from parts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatesMember {
+    Input,
+    Result,
+    ErrorOutput,
 }
 
 /// One `{% ... %}` expression.
@@ -28,36 +70,7 @@ pub struct Expression {
     compiled: Result<jsonata::Expression, jsonata::Error>,
     variables: Vec<String>,
     states: StatesReads,
-    direct: Option<Direct>,
-}
-
-/// An expression that is only a path into `$states`: `$states.input.a.b`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Direct {
-    /// `input`, `context`, `result` or `errorOutput`.
-    pub member: String,
-    /// The field names after the member.
-    pub keys: Vec<String>,
-}
-
-/// Recognises `$states.member.key.key...` with plain identifiers only.
-fn direct_path(source: &str) -> Option<Direct> {
-    let rest = source.strip_prefix("$states.")?;
-    let mut parts = rest.split('.');
-    let member = parts.next()?;
-    if !matches!(member, "input" | "context" | "result" | "errorOutput") {
-        return None;
-    }
-    let keys: Vec<String> = parts.map(str::to_owned).collect();
-    let plain = |key: &str| {
-        let mut chars = key.chars();
-        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    keys.iter().all(|k| plain(k)).then(|| Direct {
-        member: member.to_owned(),
-        keys,
-    })
+    path: Option<StatesPath>,
 }
 
 impl PartialEq for Expression {
@@ -81,24 +94,45 @@ impl Expression {
                 .collect(),
             Err(_) => Vec::new(),
         };
-        // Reading `$states` other than through `.member` (e.g. `$keys($states)`) needs all of it.
-        let whole = source
-            .match_indices("$states")
-            .any(|(at, _)| !source[at + "$states".len()..].starts_with('.'));
-        let reads = |member: &str| whole || source.contains(&format!("$states.{member}"));
-        let states = StatesReads {
-            input: reads("input"),
-            context: reads("context"),
-            result: reads("result"),
-            error_output: reads("errorOutput"),
+        let states = match &compiled {
+            Ok(expression) => {
+                let reads = |keys: &[&str]| expression.can_read("states", keys);
+                StatesReads {
+                    input: reads(&["input"]),
+                    context: ContextReads {
+                        execution: reads(&["context", "Execution"]),
+                        execution_input: reads(&["context", "Execution", "Input"]),
+                        state: reads(&["context", "State"]),
+                        state_machine: reads(&["context", "StateMachine"]),
+                        task: reads(&["context", "Task"]),
+                        map: reads(&["context", "Map"]),
+                    },
+                    result: reads(&["result"]),
+                    error_output: reads(&["errorOutput"]),
+                }
+            }
+            Err(_) => StatesReads::default(),
         };
-        let direct = compiled.as_ref().ok().and_then(|_| direct_path(&source));
+        let path = compiled.as_ref().ok().and_then(|expression| {
+            let (variable, keys) = expression.field_path()?;
+            let (member, keys) = keys.split_first()?;
+            let member = match (variable, *member) {
+                ("states", "input") => StatesMember::Input,
+                ("states", "result") => StatesMember::Result,
+                ("states", "errorOutput") => StatesMember::ErrorOutput,
+                _ => return None,
+            };
+            Some(StatesPath {
+                member,
+                keys: keys.iter().map(|key| (*key).to_owned()).collect(),
+            })
+        });
         Some(Expression {
             source,
             compiled,
             variables,
             states,
-            direct,
+            path,
         })
     }
 
@@ -118,9 +152,9 @@ impl Expression {
     }
 
     /// The path into `$states` the expression is, when it is nothing more: the interpreter
-    /// reads it in place instead of building `$states`.
-    pub fn direct(&self) -> Option<&Direct> {
-        self.direct.as_ref()
+    /// reads it in place.
+    pub fn states_path(&self) -> Option<&StatesPath> {
+        self.path.as_ref()
     }
 
     /// The members of `$states` it reads.
@@ -161,10 +195,27 @@ mod tests {
         let good = Expression::recognise("{% $states.input.a + $x %}").expect("recognised");
         assert!(good.problems().is_empty());
         assert_eq!(good.variables(), ["x"]);
-        assert!(good.states_reads().input && !good.states_reads().context);
+        assert!(good.states_reads().input && !good.states_reads().context.any());
         let bare = Expression::recognise("{% phone %}").expect("recognised");
         assert_eq!(bare.problems()[0].0, "UNSUPPORTED_JSONATA_EXPRESSION");
+        let path = Expression::recognise("{% $states.input.a.b %}").expect("recognised");
+        assert_eq!(
+            path.states_path(),
+            Some(&StatesPath {
+                member: StatesMember::Input,
+                keys: vec!["a".to_owned(), "b".to_owned()]
+            })
+        );
+        let indexed = Expression::recognise("{% $states.input.a[0] %}").expect("recognised");
+        assert_eq!(indexed.states_path(), None);
         let whole = Expression::recognise("{% $keys($states) %}").expect("recognised");
-        assert!(whole.states_reads().result);
+        assert!(whole.states_reads().result && whole.states_reads().context.execution_input);
+        let map =
+            Expression::recognise("{% $states.context.Map.Item.Value.k %}").expect("recognised");
+        let reads = map.states_reads();
+        assert!(reads.context.map && !reads.context.execution && !reads.input);
+        let execution = Expression::recognise("{% $states.context.Execution.Id %}").expect("ok");
+        let reads = execution.states_reads().context;
+        assert!(reads.execution && !reads.execution_input);
     }
 }

@@ -7,9 +7,10 @@ use std::borrow::Cow;
 use std::cell::Cell;
 
 use aslan_asl::intrinsics::{Intrinsic, IntrinsicError};
-use aslan_asl::jsonata::Expression;
+use aslan_asl::jsonata::{ContextReads, Expression, StatesMember, StatesPath};
 use aslan_asl::jsonpath::{JsonPath, PathRoot};
 use aslan_asl::template::Template;
+use aslan_jsonata::Binding;
 use aslan_types::Timestamp;
 use serde_json::{Map, Value};
 
@@ -39,17 +40,9 @@ pub(crate) struct Context<'a> {
 impl Context<'_> {
     /// The whole context object, materialised (only for paths that need more than a leaf).
     pub(crate) fn to_value(&self) -> Value {
-        self.to_value_with_input(true)
-    }
-
-    /// The context object, with `Execution.Input` only when asked for: copying the execution
-    /// input for every Map item's `ItemSelector` would make a Map quadratic.
-    pub(crate) fn to_value_with_input(&self, with_input: bool) -> Value {
         let mut execution = Map::new();
         execution.insert("Id".into(), Value::from(self.execution_id));
-        if with_input {
-            execution.insert("Input".into(), self.execution_input.clone());
-        }
+        execution.insert("Input".into(), self.execution_input.clone());
         execution.insert("Name".into(), Value::from(self.execution_name));
         execution.insert("RoleArn".into(), Value::from(self.role_arn));
         execution.insert("StartTime".into(), Value::from(self.start_time));
@@ -88,6 +81,62 @@ impl Context<'_> {
             root.insert("Map".into(), Value::Object(map));
         }
         Value::Object(root)
+    }
+
+    /// `$states.context` as a binding, with only the parts an expression reads; the execution
+    /// input and the Map item are borrowed. The members come in the order of
+    /// [`Context::to_value`].
+    pub(crate) fn binding(&self, reads: &ContextReads) -> Binding<'_> {
+        let text = |text: &str| Binding::Owned(Value::from(text));
+        let mut root = Vec::with_capacity(5);
+        if reads.execution {
+            let mut execution = Vec::with_capacity(6);
+            execution.push(("Id", text(self.execution_id)));
+            if reads.execution_input {
+                execution.push(("Input", Binding::Value(self.execution_input)));
+            }
+            execution.push(("Name", text(self.execution_name)));
+            execution.push(("RoleArn", text(self.role_arn)));
+            execution.push(("StartTime", text(self.start_time)));
+            if let Some(count) = self.redrive_count {
+                execution.push(("RedriveCount", Binding::Owned(Value::from(count))));
+            }
+            root.push(("Execution", Binding::Object(execution)));
+        }
+        if reads.state {
+            let mut state = Vec::with_capacity(3);
+            let entered = Timestamp::from_millis(self.entered_time).format_rfc3339();
+            state.push(("EnteredTime", Binding::Owned(Value::from(entered))));
+            state.push(("Name", text(self.state_name)));
+            if self.is_task {
+                state.push(("RetryCount", Binding::Owned(Value::from(self.retry_count))));
+            }
+            root.push(("State", Binding::Object(state)));
+        }
+        if reads.state_machine {
+            root.push((
+                "StateMachine",
+                Binding::Object(vec![
+                    ("Id", text(self.state_machine_id)),
+                    ("Name", text(self.state_machine_name)),
+                ]),
+            ));
+        }
+        if reads.task
+            && let Some(token) = self.task_token
+        {
+            root.push(("Task", Binding::Object(vec![("Token", text(token))])));
+        }
+        if reads.map
+            && let Some((index, value)) = self.map_item
+        {
+            let item = Binding::Object(vec![
+                ("Index", Binding::Owned(Value::from(index))),
+                ("Value", Binding::Value(value)),
+            ]);
+            root.push(("Map", Binding::Object(vec![("Item", item)])));
+        }
+        Binding::Object(root)
     }
 
     /// Evaluates a `$$` path, reading the execution input and Map item in place.
@@ -139,6 +188,9 @@ pub(crate) struct Scope<'a> {
     pub(crate) result: Option<&'a Value>,
     /// `$states.errorOutput` (a catcher's `Output` and `Assign`).
     pub(crate) error_output: Option<&'a Value>,
+    /// `input` came out of a JSONata evaluation, so its values are as an evaluation returns
+    /// them and a part of it can be returned without checking it.
+    pub(crate) input_normalised: bool,
 }
 
 /// Draws the next number of a splitmix64 sequence.
@@ -246,42 +298,262 @@ fn template_at(
         }),
         Template::Intrinsic(call) => intrinsic(call, scope),
         Template::Expression(expression) => {
-            let field = field.to_string();
-            match self::expression(expression, scope, &field)? {
-                Some(value) => Ok(value),
-                None => Err(StateError::new(
-                    "States.QueryEvaluationError",
-                    format!(
-                        "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
-                        expression.source()
-                    ),
-                )),
-            }
+            // The field's name is written out only for an error.
+            self::expression(expression, scope, field)?.ok_or_else(|| undefined(expression, field))
         }
     }
 }
 
-/// Reads `$states.member.key...` in place, as JSONata would: a missing field is *undefined*.
-/// `None` leaves the expression to the evaluator, for the cases where JSONata's sequence rules
-/// could differ from a plain walk (an array along the way or at the end).
-fn direct_read(direct: &aslan_asl::jsonata::Direct, scope: &Scope<'_>) -> Option<Option<Value>> {
-    let mut current: &Value = match direct.member.as_str() {
-        "input" => scope.states_input.unwrap_or(scope.input),
-        "result" => scope.result?,
-        "errorOutput" => scope.error_output?,
-        _ => {
-            // The context's Map item and execution input are read in place through `$$`.
-            let keys: String = direct.keys.iter().map(|k| format!(".{k}")).collect();
-            let path = JsonPath::parse(&format!("$${keys}")).ok()?;
-            return match scope.context.select(&path) {
-                Ok(value) => scalar(&value),
-                Err(_) => None,
-            };
+/// The error for an expression that must have a value and returned *undefined*.
+fn undefined(expression: &Expression, field: &dyn std::fmt::Display) -> StateError {
+    StateError::new(
+        "States.QueryEvaluationError",
+        format!(
+            "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
+            expression.source()
+        ),
+    )
+}
+
+/// A JSONata state's `Output`, evaluated against the state input and result, with the objects
+/// and arrays it takes whole from them (`"keep": "{% $states.input.keep %}"`) left to be moved
+/// in by [`PendingOutput::finish`] once `Assign` has read them too. The input and the result
+/// are dropped when the state ends; moving a part of one costs nothing, where copying it costs
+/// an allocation per value.
+pub(crate) struct PendingOutput<'t> {
+    /// The output, with `null` where a value is to be moved in.
+    value: Value,
+    moves: Vec<Move<'t>>,
+    /// Every part of the output is as a JSONata evaluation returns values (the constant parts
+    /// of a template are as the definition wrote them).
+    pub(crate) normalised: bool,
+}
+
+/// A value the output takes from the input or the result.
+struct Move<'t> {
+    /// Where it goes, from the output's root.
+    place: Vec<Place<'t>>,
+    member: StatesMember,
+    keys: &'t [String],
+    /// Its numbers change on the way through JSONata.
+    normalise: bool,
+}
+
+/// A step into the output: an object's member, an array's item.
+#[derive(Clone, Copy)]
+enum Place<'t> {
+    Member(&'t str),
+    Item(usize),
+}
+
+/// Where the template part being evaluated goes, as a chain on the stack (written out only
+/// for a move).
+struct Within<'a, 't> {
+    parent: Option<&'a Within<'a, 't>>,
+    step: Place<'t>,
+}
+
+impl<'t> Within<'_, 't> {
+    fn place(within: Option<&Within<'_, 't>>) -> Vec<Place<'t>> {
+        let mut place = Vec::new();
+        let mut at = within;
+        while let Some(step) = at {
+            place.push(step.step);
+            at = step.parent;
         }
+        place.reverse();
+        place
+    }
+}
+
+/// Evaluates a JSONata state's `Output` (see [`PendingOutput`]).
+pub(crate) fn output<'t>(
+    template: &'t Template,
+    scope: &Scope<'_>,
+) -> Result<PendingOutput<'t>, StateError> {
+    let mut pending = PendingOutput {
+        value: Value::Null,
+        moves: Vec::new(),
+        normalised: true,
     };
-    for key in &direct.keys {
+    let field = Field {
+        parent: None,
+        name: "Output",
+    };
+    pending.value = output_at(template, scope, &field, None, &mut pending)?;
+    Ok(pending)
+}
+
+fn output_at<'t>(
+    template: &'t Template,
+    scope: &Scope<'_>,
+    field: &Field<'_>,
+    within: Option<&Within<'_, 't>>,
+    pending: &mut PendingOutput<'t>,
+) -> Result<Value, StateError> {
+    match template {
+        Template::Expression(expression) => {
+            // Only what the interpreter owns and drops after the state can be moved.
+            let owned = |path: &StatesPath| match path.member {
+                StatesMember::Input => scope.states_input.is_none(),
+                StatesMember::Result => true,
+                StatesMember::ErrorOutput => false,
+            };
+            if let Some(path) = expression.states_path().filter(|path| owned(path))
+                && let Some(found) = locate(path, scope)
+            {
+                let (value, normalised) = found.ok_or_else(|| undefined(expression, field))?;
+                // Scalars are copied: a move's bookkeeping costs more than copying one.
+                if matches!(value, Value::Object(_) | Value::Array(_)) {
+                    let normalise = !normalised
+                        && !aslan_jsonata::is_normalised(value)
+                            .map_err(|error| evaluation_failed(expression, field, &error))?;
+                    pending.moves.push(Move {
+                        place: Within::place(within),
+                        member: path.member,
+                        keys: &path.keys,
+                        normalise,
+                    });
+                    return Ok(Value::Null);
+                }
+            }
+            template_at(template, scope, field)
+        }
+        Template::Object(members) => {
+            let mut out = Map::with_capacity(members.len());
+            for (key, member) in members {
+                let field = Field {
+                    parent: Some(field),
+                    name: key,
+                };
+                let here = Within {
+                    parent: within,
+                    step: Place::Member(key),
+                };
+                let value = output_at(member, scope, &field, Some(&here), pending)?;
+                out.insert(key.clone(), value);
+            }
+            Ok(Value::Object(out))
+        }
+        Template::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                let here = Within {
+                    parent: within,
+                    step: Place::Item(index),
+                };
+                out.push(output_at(item, scope, field, Some(&here), pending)?);
+            }
+            Ok(Value::Array(out))
+        }
+        Template::Const(value) => {
+            if pending.normalised && !aslan_jsonata::is_normalised(value).unwrap_or(false) {
+                pending.normalised = false;
+            }
+            Ok(value.clone())
+        }
+        other => template_at(other, scope, field),
+    }
+}
+
+impl PendingOutput<'_> {
+    /// The output, with the values it takes from `input` and `result` (which it consumes)
+    /// moved in, or copied where two of them overlap.
+    pub(crate) fn finish(self, mut input: Value, mut result: Option<Value>) -> Value {
+        let PendingOutput {
+            mut value, moves, ..
+        } = self;
+        if moves.is_empty() {
+            return value;
+        }
+        // Where two values taken overlap (one holds the other, or they are the same), the
+        // later ones are copied, and before anything is moved, while every source is whole.
+        let copied = |at: usize| {
+            let one = &moves[at];
+            moves.iter().enumerate().any(|(other, move_)| {
+                let same = move_.keys == one.keys;
+                other != at
+                    && move_.member == one.member
+                    && ((same && other < at)
+                        || (!same
+                            && (move_.keys.starts_with(one.keys)
+                                || one.keys.starts_with(move_.keys))))
+            })
+        };
+        let mut parts: Vec<(usize, Value)> = Vec::with_capacity(moves.len());
+        for at in 0..moves.len() {
+            if moves.len() > 1 && copied(at) {
+                let source = source(&moves[at], &mut input, &mut result);
+                let copy = source.map_or(Value::Null, |value| value.clone());
+                parts.push((at, copy));
+            }
+        }
+        for (at, one) in moves.iter().enumerate() {
+            if !parts.iter().any(|(copy, _)| *copy == at) {
+                let taken =
+                    source(one, &mut input, &mut result).map_or(Value::Null, std::mem::take);
+                parts.push((at, taken));
+            }
+        }
+        for (at, mut part) in parts {
+            let one = &moves[at];
+            if one.normalise {
+                // The depth was checked when the value was found: this cannot fail.
+                let _ = aslan_jsonata::normalise(&mut part);
+            }
+            if let Some(slot) = place_in(&mut value, &one.place) {
+                *slot = part;
+            }
+        }
+        value
+    }
+}
+
+/// The value a move takes, in the input or the result.
+fn source<'v>(
+    one: &Move<'_>,
+    input: &'v mut Value,
+    result: &'v mut Option<Value>,
+) -> Option<&'v mut Value> {
+    let mut value = match one.member {
+        StatesMember::Result => result.as_mut()?,
+        _ => input,
+    };
+    for key in one.keys {
+        value = field_mut(value.as_object_mut()?, key)?;
+    }
+    Some(value)
+}
+
+/// The slot at `place` in `value`.
+fn place_in<'v>(mut value: &'v mut Value, place: &[Place<'_>]) -> Option<&'v mut Value> {
+    for step in place {
+        value = match (value, step) {
+            (Value::Object(map), Place::Member(key)) => field_mut(map, key)?,
+            (Value::Array(items), Place::Item(index)) => items.get_mut(*index)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// Finds the value of `$states.member.key...` in place, as the facade's evaluation would (see
+/// `aslan_jsonata::Expression::field_path`): through objects, an absent field is *undefined*
+/// (`Some(None)`). Also tells whether the value is known to be as JSONata returns values.
+/// `None` where the walk meets an array (JSONata's sequence rules apply: the expression must be
+/// evaluated) or the member is not bound here.
+fn locate<'v>(path: &StatesPath, scope: &Scope<'v>) -> Option<Option<(&'v Value, bool)>> {
+    let (mut current, normalised) = match path.member {
+        StatesMember::Input => match scope.states_input {
+            Some(input) => (input, false),
+            None => (scope.input, scope.input_normalised),
+        },
+        StatesMember::Result => (scope.result?, false),
+        StatesMember::ErrorOutput => (scope.error_output?, false),
+    };
+    for key in &path.keys {
         match current {
-            Value::Object(map) => match map.get(key) {
+            Value::Object(map) => match field(map, key) {
                 Some(next) => current = next,
                 None => return Some(None),
             },
@@ -289,24 +561,7 @@ fn direct_read(direct: &aslan_asl::jsonata::Direct, scope: &Scope<'_>) -> Option
             _ => return Some(None),
         }
     }
-    scalar(current)
-}
-
-/// A scalar as JSONata returns it (whole numbers as integers); `None` for arrays and objects,
-/// whose numbers JSONata would normalise too: those go through the evaluator.
-fn scalar(value: &Value) -> Option<Option<Value>> {
-    match value {
-        Value::Array(_) | Value::Object(_) => None,
-        Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => {
-            let f = n.as_f64()?;
-            if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                Some(Some(Value::from(f as i64)))
-            } else {
-                Some(Some(value.clone()))
-            }
-        }
-        other => Some(Some(other.clone())),
-    }
+    Some(Some((current, normalised)))
 }
 
 /// Evaluates a JSONata expression whose value is required: *undefined* is an error.
@@ -315,15 +570,7 @@ pub(crate) fn expression_value(
     scope: &Scope<'_>,
     field: &str,
 ) -> Result<Value, StateError> {
-    self::expression(expression, scope, field)?.ok_or_else(|| {
-        StateError::new(
-            "States.QueryEvaluationError",
-            format!(
-                "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
-                expression.source()
-            ),
-        )
-    })
+    self::expression(expression, scope, &field)?.ok_or_else(|| undefined(expression, &field))
 }
 
 /// Evaluates a JSONata expression with `$states` and the workflow variables it reads bound.
@@ -331,85 +578,164 @@ pub(crate) fn expression_value(
 pub(crate) fn expression(
     expression: &Expression,
     scope: &Scope<'_>,
-    field: &str,
+    field: &dyn std::fmt::Display,
 ) -> Result<Option<Value>, StateError> {
-    if let Some(direct) = expression.direct()
-        && let Some(found) = direct_read(direct, scope)
+    if let Some(path) = expression.states_path()
+        && let Some(found) = read_path(path, scope)
     {
-        return Ok(found);
+        return found.map_err(|error| evaluation_failed(expression, field, &error));
     }
-    let compiled = expression
+    let compiled = compiled(expression)?;
+    let mut random = || next_random(scope.random);
+    let mut env = aslan_jsonata::Env::new(scope.now, &mut random);
+    with_bindings(expression, scope, |bindings| {
+        compiled.evaluate_bindings(None, bindings, &mut env)
+    })
+    .map_err(|error| evaluation_failed(expression, field, &error))
+}
+
+/// Reads `$states.member.key...` in place, as the facade's evaluation would (see
+/// `aslan_jsonata::Expression::field_path`). `None` where [`locate`] cannot follow the path.
+fn read_path(
+    path: &StatesPath,
+    scope: &Scope<'_>,
+) -> Option<Result<Option<Value>, aslan_jsonata::Error>> {
+    let Some((found, normalised)) = locate(path, scope)? else {
+        return Some(Ok(None));
+    };
+    let mut value = found.clone();
+    if !normalised && let Err(error) = aslan_jsonata::normalise(&mut value) {
+        return Some(Err(error));
+    }
+    Some(Ok(Some(value)))
+}
+
+/// The value of a field. A small object is searched in order: comparing a few keys costs less
+/// than hashing one.
+fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
+}
+
+/// As [`field`], for changing the value.
+fn field_mut<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Value> {
+    if map.len() <= 8 {
+        map.iter_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
+    } else {
+        map.get_mut(key)
+    }
+}
+
+/// For an expression of the form `$merge([$states.input, {...}])` (see
+/// `aslan_jsonata::Expression::merge_base`): what the merge adds to the state input, so that the
+/// caller, which owns the input, can extend it instead of having it copied. `Ok(None)` when the
+/// expression is not of that form or the merge is not that simple at run time: evaluate it as
+/// usual then. `input_normalised`: the input came out of a JSONata evaluation.
+pub(crate) fn input_merge(
+    expression: &Expression,
+    scope: &Scope<'_>,
+    field: &str,
+    input_normalised: bool,
+) -> Result<Option<aslan_jsonata::Merge>, StateError> {
+    let Ok(compiled) = expression.compiled() else {
+        return Ok(None);
+    };
+    match compiled.merge_base() {
+        Some(("states", [input])) if input == "input" && scope.states_input.is_none() => {}
+        _ => return Ok(None),
+    }
+    with_bindings(expression, scope, |bindings| {
+        compiled
+            .evaluate_merge(bindings, input_normalised)
+            .transpose()
+    })
+    .map_err(|error| evaluation_failed(expression, &field, &error))
+}
+
+fn compiled(expression: &Expression) -> Result<&aslan_jsonata::Expression, StateError> {
+    expression
         .compiled()
-        .map_err(|error| StateError::new("States.QueryEvaluationError", error.message.clone()))?;
-    // `$states` holds only the members the expression reads: building and converting the
-    // context object or a large input costs time.
+        .map_err(|error| StateError::new("States.QueryEvaluationError", error.message.clone()))
+}
+
+/// Calls `f` with `$states` and the workflow variables the expression reads bound. `$states`
+/// holds the members the expression can reach, borrowed where they live (only the context is
+/// assembled, and only the parts of it that are read); the facade converts only what the
+/// expression reads of them. The commonest case, `$states.input` alone, allocates nothing.
+fn with_bindings<T>(
+    expression: &Expression,
+    scope: &Scope<'_>,
+    f: impl FnOnce(&[(&str, Binding<'_>)]) -> T,
+) -> T {
     let reads = expression.states_reads();
-    let mut states = Map::new();
-    if reads.input {
-        states.insert(
-            "input".into(),
-            scope.states_input.unwrap_or(scope.input).clone(),
-        );
+    let input = scope.states_input.unwrap_or(scope.input);
+    if !reads.context.any() && !reads.result && !reads.error_output {
+        let members = [("input", Binding::Value(input))];
+        let members = if reads.input { &members[..] } else { &[] };
+        return with_variables(expression, scope, members, f);
     }
-    if reads.context {
-        // An expression can only reach the execution input through a name that says so, or
-        // through functions that enumerate objects.
-        let source = expression.source();
-        // `$states.context` read whole (not followed by `.`) needs everything.
-        let whole = source
-            .match_indices("$states.context")
-            .any(|(at, found)| !source[at + found.len()..].starts_with('.'));
-        let needs_input = whole
-            || [
-                "Execution",
-                "Input",
-                "*",
-                "$lookup",
-                "$keys",
-                "$each",
-                "$spread",
-                "$sift",
-                "$string",
-                "$eval",
-            ]
-            .iter()
-            .any(|word| source.contains(word));
-        states.insert(
-            "context".into(),
-            scope.context.to_value_with_input(needs_input),
-        );
+    let mut members = Vec::with_capacity(4);
+    if reads.input {
+        members.push(("input", Binding::Value(input)));
+    }
+    if reads.context.any() {
+        members.push(("context", scope.context.binding(&reads.context)));
     }
     if reads.result
         && let Some(result) = scope.result
     {
-        states.insert("result".into(), result.clone());
+        members.push(("result", Binding::Value(result)));
     }
     if reads.error_output
         && let Some(error_output) = scope.error_output
     {
-        states.insert("errorOutput".into(), error_output.clone());
+        members.push(("errorOutput", Binding::Value(error_output)));
     }
-    let states = Value::Object(states);
-    let mut bindings: Vec<(&str, &Value)> = Vec::with_capacity(expression.variables().len() + 1);
-    bindings.push(("states", &states));
-    for name in expression.variables() {
+    with_variables(expression, scope, &members, f)
+}
+
+fn with_variables<T>(
+    expression: &Expression,
+    scope: &Scope<'_>,
+    states: &[(&str, Binding<'_>)],
+    f: impl FnOnce(&[(&str, Binding<'_>)]) -> T,
+) -> T {
+    let states = ("states", Binding::Members(states));
+    let variables = expression.variables();
+    if variables.is_empty() {
+        return f(&[states]);
+    }
+    let mut bindings = Vec::with_capacity(variables.len() + 1);
+    bindings.push(states);
+    for name in variables {
         if let Some(value) = scope.variables.get(name) {
-            bindings.push((name.as_str(), value));
+            bindings.push((name.as_str(), Binding::Value(value)));
         }
     }
-    let mut random = || next_random(scope.random);
-    let mut env = aslan_jsonata::Env::new(scope.now, &mut random);
-    compiled.evaluate_input(None, &bindings, &mut env).map_err(|error| {
-        let code = if error.code.is_empty() { String::new() } else { format!("{}: ", error.code) };
-        StateError::new(
-            "States.QueryEvaluationError",
-            format!(
-                "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {code}{}",
-                expression.source(),
-                error.message
-            ),
-        )
-    })
+    f(&bindings)
+}
+
+fn evaluation_failed(
+    expression: &Expression,
+    field: &dyn std::fmt::Display,
+    error: &aslan_jsonata::Error,
+) -> StateError {
+    let code = if error.code.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", error.code)
+    };
+    StateError::new(
+        "States.QueryEvaluationError",
+        format!(
+            "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {code}{}",
+            expression.source(),
+            error.message
+        ),
+    )
 }
 
 /// Evaluates an intrinsic call; failures are `States.IntrinsicFailure`, except paths that match

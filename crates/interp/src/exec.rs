@@ -210,6 +210,13 @@ impl Completion {
     }
 }
 
+/// A JSONata state's `Output`: a value still to take parts of the input or result, or members
+/// to add to the input.
+enum JsonataOutput<'t> {
+    Pending(eval::PendingOutput<'t>),
+    Merge(aslan_jsonata::Merge),
+}
+
 /// What handling one state did to its frame.
 enum Step {
     /// The frame moved on and is still runnable.
@@ -796,7 +803,11 @@ impl Execution {
     ) -> Result<T, StateError> {
         let effective = self.effective_input(frame, &frame.input, state)?;
         let is_whole = matches!(state.input_path, OptionalPath::Whole);
-        self.with_scope(frame, state, &effective, |scope| f(self, scope, is_whole))
+        // The frame's input is as JSONata returns values when a JSONata expression made it.
+        let normalised = is_whole && frame.input_bound.normalised;
+        self.with_scope_full(frame, state, &effective, None, None, normalised, |scope| {
+            f(self, scope, is_whole)
+        })
     }
 
     /// Reads an `InputPath`/`OutputPath`, borrowing from `input` when it can.
@@ -827,10 +838,12 @@ impl Execution {
         input: &Value,
         f: impl FnOnce(&Scope<'_>) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
-        self.with_scope_full(frame, state, input, None, None, f)
+        self.with_scope_full(frame, state, input, None, None, false, f)
     }
 
     /// Evaluates `f` with `$states.result` and `$states.errorOutput` bound too.
+    /// `input_normalised`: a JSONata expression made `input` (see `Bound::normalised`).
+    #[allow(clippy::too_many_arguments)]
     fn with_scope_full<T>(
         &self,
         frame: &Frame,
@@ -838,6 +851,7 @@ impl Execution {
         input: &Value,
         result: Option<&Value>,
         error_output: Option<&Value>,
+        input_normalised: bool,
         f: impl FnOnce(&Scope<'_>) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
         let context = Context {
@@ -865,6 +879,7 @@ impl Execution {
             states_input: None,
             result,
             error_output,
+            input_normalised,
         };
         f(&scope)
     }
@@ -940,23 +955,51 @@ impl Execution {
             _ => (state.output.as_ref(), state.assign.as_ref()),
         };
         let (output, mut bound, assigned) = if state.query_language == QueryLanguage::Jsonata {
-            let evaluated =
-                self.with_scope_full(&frame, state, &value, result.as_ref(), None, |scope| {
-                    let output = output_template
-                        .map(|t| eval::template(t, scope, "Output"))
-                        .transpose()?;
+            let normalised = bound.normalised;
+            let evaluated = self.with_scope_full(
+                &frame,
+                state,
+                &value,
+                result.as_ref(),
+                None,
+                normalised,
+                |scope| {
+                    // An `Output` of `$merge([$states.input, {...}])` extends the input, which
+                    // this frame owns, once `Assign` has read it, instead of copying it.
+                    let merge = match output_template {
+                        Some(Template::Expression(expression)) => {
+                            eval::input_merge(expression, scope, "Output", bound.normalised)?
+                        }
+                        _ => None,
+                    };
+                    let output = match merge {
+                        Some(merge) => Some(JsonataOutput::Merge(merge)),
+                        None => output_template
+                            .map(|t| eval::output(t, scope))
+                            .transpose()?
+                            .map(JsonataOutput::Pending),
+                    };
                     let assigned = assign_template
                         .map(|t| eval::template(t, scope, "Assign"))
                         .transpose()?;
                     Ok((output, assigned))
-                });
+                },
+            );
             match evaluated {
                 Err(error) => {
                     return self.fail_state(frame_id, frame, state, error, env, out);
                 }
-                Ok((Some(output), assigned)) => {
-                    let bound = Bound::of(&output);
+                Ok((Some(JsonataOutput::Pending(pending)), assigned)) => {
+                    let normalised = pending.normalised;
+                    let output = pending.finish(value, result);
+                    let mut bound = Bound::of(&output);
+                    bound.normalised = normalised;
                     (output, bound, assigned)
+                }
+                Ok((Some(JsonataOutput::Merge(merge)), assigned)) => {
+                    let mut bound = bound.with_members(merge.members());
+                    bound.normalised = true;
+                    (merge.apply(value), bound, assigned)
                 }
                 Ok((None, assigned)) => match result {
                     Some(result) => {
@@ -1043,7 +1086,10 @@ impl Execution {
         if !over_size && bound.depth <= MAX_DEPTH {
             return Ok(bound);
         }
-        let exact = Bound::of(output);
+        let exact = Bound {
+            normalised: bound.normalised,
+            ..Bound::of(output)
+        };
         if self
             .options
             .max_payload_bytes
@@ -1253,19 +1299,27 @@ impl Execution {
             // A catcher's `Output` (JSONata) or `ResultPath` (JSONPath) makes the output; its
             // `Assign` reads the error output, with the variables as they were.
             let evaluated = if state.query_language == QueryLanguage::Jsonata {
-                self.with_scope_full(&frame, state, &raw, None, Some(&error_output), |scope| {
-                    let output = catcher
-                        .output
-                        .as_ref()
-                        .map(|t| eval::template(t, scope, "Output"))
-                        .transpose()?;
-                    let assigned = catcher
-                        .assign
-                        .as_ref()
-                        .map(|t| eval::template(t, scope, "Assign"))
-                        .transpose()?;
-                    Ok((output, assigned))
-                })
+                self.with_scope_full(
+                    &frame,
+                    state,
+                    &raw,
+                    None,
+                    Some(&error_output),
+                    false,
+                    |scope| {
+                        let output = catcher
+                            .output
+                            .as_ref()
+                            .map(|t| eval::template(t, scope, "Output"))
+                            .transpose()?;
+                        let assigned = catcher
+                            .assign
+                            .as_ref()
+                            .map(|t| eval::template(t, scope, "Assign"))
+                            .transpose()?;
+                        Ok((output, assigned))
+                    },
+                )
                 .map(|(output, assigned)| {
                     let output = output.unwrap_or_else(|| error_output.clone());
                     let bound = Bound::of(&output);

@@ -11,44 +11,24 @@ use serde_json::Value;
 /// processing is built on).
 pub(crate) const MAX_DEPTH: usize = 1000;
 
-/// An upper bound of a value's compact JSON size and nesting depth.
+/// An upper bound of a value's compact JSON size and nesting depth, and what else is known of
+/// the value without looking at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Bound {
     pub(crate) size: usize,
     pub(crate) depth: usize,
+    /// The value is known to be as a JSONata evaluation returns it (numbers written as
+    /// JavaScript writes doubles, nesting within the limit of a result): it came out of one.
+    /// Lets `$merge([$states.input, ...])` extend the input without walking it first.
+    pub(crate) normalised: bool,
 }
 
 impl Bound {
     /// The exact size and depth of `value`.
     pub(crate) fn of(value: &Value) -> Bound {
-        let mut size = 0usize;
-        let mut deepest = 0usize;
-        let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
-        while let Some((value, depth)) = stack.pop() {
-            deepest = deepest.max(depth);
-            match value {
-                Value::Null => size += 4,
-                Value::Bool(true) => size += 4,
-                Value::Bool(false) => size += 5,
-                Value::Number(n) => size += number_size(n),
-                Value::String(s) => size += string_size(s),
-                Value::Array(items) => {
-                    size += 2 + items.len().saturating_sub(1);
-                    stack.extend(items.iter().map(|item| (item, depth + 1)));
-                }
-                Value::Object(map) => {
-                    size += 2 + map.len().saturating_sub(1);
-                    for (key, item) in map {
-                        size += string_size(key) + 1;
-                        stack.push((item, depth + 1));
-                    }
-                }
-            }
-        }
-        Bound {
-            size,
-            depth: deepest,
-        }
+        let mut bound = Bound::default();
+        measure(value, 1, &mut bound);
+        bound
     }
 
     /// The bound of a document after `result` is written into it `segments` levels down.
@@ -56,7 +36,88 @@ impl Bound {
         Bound {
             size: self.size + result.size + path_length + 4,
             depth: self.depth.max(result.depth + segments),
+            normalised: self.normalised && result.normalised,
         }
+    }
+}
+
+impl Bound {
+    /// The bound of an object after `members` are inserted into it. A member that replaces one
+    /// is counted as added, so the bound stays an upper bound. The flag `normalised` is kept:
+    /// the caller knows whether the result is.
+    pub(crate) fn with_members<'a>(
+        self,
+        members: impl IntoIterator<Item = (&'a str, &'a Value)>,
+    ) -> Bound {
+        let mut bound = self;
+        for (key, value) in members {
+            let member = Bound::of(value);
+            // The key, its colon, the value and a comma.
+            bound.size += string_size(key) + 2 + member.size;
+            bound.depth = bound.depth.max(member.depth + 1);
+        }
+        bound
+    }
+}
+
+/// How deep [`measure`] recurses before it walks the rest with a stack of its own.
+const RECURSION_LEVELS: usize = 64;
+
+/// Adds the size of `value`, found at `depth`, to `bound` and raises its depth. Recurses for
+/// the first levels, which needs no allocation (most values are shallow), and walks deeper
+/// levels with an explicit stack, so no value is too deep to measure.
+fn measure(value: &Value, depth: usize, bound: &mut Bound) {
+    if depth > RECURSION_LEVELS {
+        measure_deep(value, depth, bound);
+        return;
+    }
+    bound.depth = bound.depth.max(depth);
+    match value {
+        Value::Array(items) => {
+            bound.size += 2 + items.len().saturating_sub(1);
+            for item in items {
+                measure(item, depth + 1, bound);
+            }
+        }
+        Value::Object(map) => {
+            bound.size += 2 + map.len().saturating_sub(1);
+            for (key, item) in map {
+                bound.size += string_size(key) + 1;
+                measure(item, depth + 1, bound);
+            }
+        }
+        scalar => bound.size += scalar_size(scalar),
+    }
+}
+
+fn measure_deep(value: &Value, depth: usize, bound: &mut Bound) {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, depth)];
+    while let Some((value, depth)) = stack.pop() {
+        bound.depth = bound.depth.max(depth);
+        match value {
+            Value::Array(items) => {
+                bound.size += 2 + items.len().saturating_sub(1);
+                stack.extend(items.iter().map(|item| (item, depth + 1)));
+            }
+            Value::Object(map) => {
+                bound.size += 2 + map.len().saturating_sub(1);
+                for (key, item) in map {
+                    bound.size += string_size(key) + 1;
+                    stack.push((item, depth + 1));
+                }
+            }
+            scalar => bound.size += scalar_size(scalar),
+        }
+    }
+}
+
+fn scalar_size(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => number_size(n),
+        Value::String(s) => string_size(s),
+        Value::Array(_) | Value::Object(_) => 0,
     }
 }
 
@@ -67,19 +128,26 @@ pub(crate) fn json_size(value: &Value) -> usize {
 
 fn number_size(n: &serde_json::Number) -> usize {
     if let Some(i) = n.as_i64() {
-        let mut digits = if i < 0 { 2 } else { 1 };
-        let mut rest = i.unsigned_abs() / 10;
-        while rest > 0 {
-            digits += 1;
-            rest /= 10;
-        }
-        digits
+        usize::from(i < 0) + digits(i.unsigned_abs())
+    } else if let Some(u) = n.as_u64() {
+        digits(u)
     } else {
         n.to_string().len()
     }
 }
 
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
 fn string_size(s: &str) -> usize {
+    // Most strings need no escaping: tell those apart without a branch per byte.
+    let plain = s.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20 && b != b'"' && b != b'\\')
+    });
+    if plain {
+        return 2 + s.len();
+    }
     let mut size = 2 + s.len();
     for b in s.bytes() {
         match b {
@@ -106,6 +174,21 @@ mod tests {
             json!("héllo"),
             json!(u64::MAX),
             json!(-1234567),
+            json!([
+                0,
+                9,
+                10,
+                99,
+                100,
+                -1,
+                -10,
+                i64::MIN,
+                i64::MAX,
+                1.5,
+                -0.25,
+                1e300
+            ]),
+            json!("plain text, no escapes"),
         ] {
             assert_eq!(
                 json_size(&value),
