@@ -355,12 +355,8 @@ struct Within<'a, 't> {
 
 impl<'t> Within<'_, 't> {
     fn place(within: Option<&Within<'_, 't>>) -> Vec<Place<'t>> {
-        let mut place = Vec::new();
-        let mut at = within;
-        while let Some(step) = at {
-            place.push(step.step);
-            at = step.parent;
-        }
+        let steps = || std::iter::successors(within, |step| step.parent);
+        let mut place: Vec<Place<'t>> = steps().map(|step| step.step).collect();
         place.reverse();
         place
     }
@@ -463,6 +459,18 @@ impl PendingOutput<'_> {
         let PendingOutput {
             mut value, moves, ..
         } = self;
+        if let [one] = moves.as_slice() {
+            if let Some(mut part) = source(one, &mut input, &mut result).map(std::mem::take) {
+                if one.normalise {
+                    // The depth was checked when the value was found: this cannot fail.
+                    let _ = aslan_jsonata::normalise(&mut part);
+                }
+                if let Some(slot) = place_in(&mut value, &one.place) {
+                    *slot = part;
+                }
+            }
+            return value;
+        }
         if moves.is_empty() {
             return value;
         }
@@ -481,10 +489,9 @@ impl PendingOutput<'_> {
             })
         };
         let mut parts: Vec<(usize, Value)> = Vec::with_capacity(moves.len());
-        for at in 0..moves.len() {
-            if moves.len() > 1 && copied(at) {
-                let source = source(&moves[at], &mut input, &mut result);
-                let copy = source.map_or(Value::Null, |value| value.clone());
+        for (at, one) in moves.iter().enumerate() {
+            if copied(at) {
+                let copy = source(one, &mut input, &mut result).map_or(Value::Null, |v| v.clone());
                 parts.push((at, copy));
             }
         }

@@ -128,26 +128,19 @@ pub(crate) fn json_size(value: &Value) -> usize {
 
 fn number_size(n: &serde_json::Number) -> usize {
     if let Some(i) = n.as_i64() {
-        usize::from(i < 0) + digits(i.unsigned_abs())
-    } else if let Some(u) = n.as_u64() {
-        digits(u)
+        let mut digits = if i < 0 { 2 } else { 1 };
+        let mut rest = i.unsigned_abs() / 10;
+        while rest > 0 {
+            digits += 1;
+            rest /= 10;
+        }
+        digits
     } else {
         n.to_string().len()
     }
 }
 
-fn digits(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |log| log as usize + 1)
-}
-
 fn string_size(s: &str) -> usize {
-    // Most strings need no escaping: tell those apart without a branch per byte.
-    let plain = s.bytes().fold(true, |plain, b| {
-        plain & (b >= 0x20 && b != b'"' && b != b'\\')
-    });
-    if plain {
-        return 2 + s.len();
-    }
     let mut size = 2 + s.len();
     for b in s.bytes() {
         match b {

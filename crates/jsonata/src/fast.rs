@@ -1025,7 +1025,11 @@ fn normalise(value: &Value, depth: usize) -> Result<Value, Error> {
 
 /// See [`crate::is_normalised`].
 pub(crate) fn is_normalised(value: &Value) -> Result<bool, Error> {
-    unchanged(value, 0)
+    match value {
+        Value::Number(n) => Ok(number_unchanged(n)),
+        Value::Array(_) | Value::Object(_) => unchanged(value, 0),
+        Value::Null | Value::Bool(_) | Value::String(_) => Ok(true),
+    }
 }
 
 /// Rewrites `value` into what an evaluation returns for it (see [`crate::normalise`]).
