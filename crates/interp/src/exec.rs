@@ -78,8 +78,17 @@ impl Default for Options {
     }
 }
 
-/// The largest value a workflow variable (or one `Assign`) may hold, in bytes.
+/// The largest value a workflow variable may hold, and the most all the values of one
+/// `Assign` may total, in bytes of compact JSON (AWS: 256 KiB each).
 const MAX_VARIABLE_BYTES: usize = 262_144;
+
+/// The most the variables stored in one execution (in every scope alive at once) may total, in
+/// bytes of compact JSON (AWS: 10 MiB).
+const MAX_EXECUTION_VARIABLE_BYTES: usize = 10 * 1024 * 1024;
+
+/// The error for a variable limit passed. AWS documents the limits but neither the error nor
+/// its cause; the terminal error of the payload limit is the nearest documented one.
+const VARIABLE_LIMIT_ERROR: &str = "States.DataLimitExceeded";
 
 /// The longest an Express execution may run, in seconds.
 pub const EXPRESS_MAX_SECONDS: u64 = 300;
@@ -168,6 +177,9 @@ pub struct Execution {
     input: Value,
     frames: Vec<Option<Frame>>,
     free_frames: Vec<FrameId>,
+    /// The size of the variables every live frame holds in its own scope (see
+    /// `apply_assigned`); a frame's share is freed with it.
+    variable_bytes: usize,
     runnable: VecDeque<FrameId>,
     joins: Vec<Option<Join>>,
     free_joins: Vec<JoinId>,
@@ -241,6 +253,7 @@ impl Execution {
             input: Value::Null,
             frames: Vec::new(),
             free_frames: Vec::new(),
+            variable_bytes: 0,
             runnable: VecDeque::new(),
             joins: Vec::new(),
             free_joins: Vec::new(),
@@ -1114,37 +1127,63 @@ impl Execution {
 
     /// Sets the variables an `Assign` produced; returns them as AWS's `assignedVariables`
     /// (name → JSON text) when history is recorded.
+    ///
+    /// AWS limits a variable to 256 KiB, all the values of one `Assign` to 256 KiB, and all the
+    /// variables of an execution to 10 MiB; an `Assign` that would pass a limit assigns
+    /// nothing and fails the state.
     fn apply_assigned(
-        &self,
+        &mut self,
         frame: &mut Frame,
         assigned: Option<Value>,
     ) -> Result<Option<std::collections::BTreeMap<String, String>>, StateError> {
         let Some(Value::Object(map)) = assigned else {
             return Ok(None);
         };
-        // AWS: a variable holds at most 256 KiB, and so do all the values of one Assign.
-        let mut total = 0usize;
+        let mut sizes = Vec::with_capacity(map.len());
+        let mut assign_bytes = 0usize;
+        let mut replaced_bytes = 0usize;
         for (name, value) in &map {
             let size = Bound::of(value).size;
-            total += size;
-            if size > MAX_VARIABLE_BYTES || total > MAX_VARIABLE_BYTES {
+            if size > MAX_VARIABLE_BYTES {
                 return Err(StateError::new(
-                    "States.DataLimitExceeded",
+                    VARIABLE_LIMIT_ERROR,
                     format!(
-                        "The variable '{name}' (or the Assign holding it) exceeds the maximum size of {MAX_VARIABLE_BYTES} bytes."
+                        "The value assigned to the variable '{name}' is {size} bytes, more than the {MAX_VARIABLE_BYTES} bytes a variable may hold."
                     ),
                 ));
             }
+            assign_bytes += size;
+            if assign_bytes > MAX_VARIABLE_BYTES {
+                return Err(StateError::new(
+                    VARIABLE_LIMIT_ERROR,
+                    format!(
+                        "The values of the Assign total more than the {MAX_VARIABLE_BYTES} bytes one Assign may hold (at the variable '{name}')."
+                    ),
+                ));
+            }
+            replaced_bytes += frame.variables.own_size(name);
+            sizes.push(size);
         }
+        // A variable assigned again frees its old value.
+        let execution_bytes = self.variable_bytes.saturating_sub(replaced_bytes) + assign_bytes;
+        if execution_bytes > MAX_EXECUTION_VARIABLE_BYTES {
+            return Err(StateError::new(
+                VARIABLE_LIMIT_ERROR,
+                format!(
+                    "The variables of the execution would total {execution_bytes} bytes, more than the {MAX_EXECUTION_VARIABLE_BYTES} bytes an execution may hold."
+                ),
+            ));
+        }
+        self.variable_bytes = execution_bytes;
         let mut recorded = self
             .options
             .record_history
             .then(std::collections::BTreeMap::new);
-        for (name, value) in map {
+        for ((name, value), size) in map.into_iter().zip(sizes) {
             if let Some(recorded) = recorded.as_mut() {
                 recorded.insert(name.clone(), compact(&value));
             }
-            frame.variables.set(name, value);
+            frame.variables.set(name, value, size);
         }
         Ok(recorded)
     }
@@ -1764,6 +1803,7 @@ impl Execution {
         out: &mut Vec<Command>,
     ) {
         self.free_frame(frame_id);
+        self.release_variables(&frame);
         let Some((join_id, slot)) = frame.parent else {
             let output_text = self.options.record_history.then(|| compact(&output));
             self.emit(
@@ -1834,6 +1874,7 @@ impl Execution {
         out: &mut Vec<Command>,
     ) {
         self.free_frame(frame_id);
+        self.release_variables(&frame);
         let Some((join_id, slot)) = frame.parent else {
             let (error_name, cause) = (error.error.clone(), error.cause.clone());
             self.emit(
@@ -1966,6 +2007,7 @@ impl Execution {
         }
         self.frames.clear();
         self.free_frames.clear();
+        self.variable_bytes = 0;
         self.joins.clear();
         self.free_joins.clear();
         self.runnable.clear();
@@ -2352,11 +2394,24 @@ impl Execution {
         }
     }
 
+    /// Frees a frame's slot, and the variables of a frame still in it (one taken out to run
+    /// is passed to `release_variables` instead).
     fn free_frame(&mut self, frame_id: FrameId) {
         if let Some(slot) = self.frames.get_mut(frame_id) {
-            *slot = None;
+            if let Some(frame) = slot.take() {
+                self.variable_bytes = self
+                    .variable_bytes
+                    .saturating_sub(frame.variables.own_bytes());
+            }
             self.free_frames.push(frame_id);
         }
+    }
+
+    /// A frame ended: its own variables go out of scope.
+    fn release_variables(&mut self, frame: &Frame) {
+        self.variable_bytes = self
+            .variable_bytes
+            .saturating_sub(frame.variables.own_bytes());
     }
 
     /// Appends a history event (when history is on) and returns its id.

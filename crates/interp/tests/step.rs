@@ -572,3 +572,119 @@ fn variables_hold_at_most_256_kib() {
         matches!(outcome(&commands), Some(Outcome::Failed { error, .. }) if error == "States.DataLimitExceeded")
     );
 }
+
+/// Runs an execution to its end, firing each timer as soon as it is set.
+fn run_firing_timers(def: &Definition, input: Value) -> Outcome {
+    let mut exec = execution();
+    let mut commands = exec.handle(def, Event::Start { input }, &at(T0));
+    let mut pending = std::collections::VecDeque::new();
+    loop {
+        if let Some(outcome) = outcome(&commands) {
+            return outcome.clone();
+        }
+        pending.extend(timers(&commands).into_iter().map(|(timer, _)| timer));
+        let timer = pending.pop_front().expect("a timer to fire");
+        commands = exec.handle(def, Event::TimerFired { timer }, &at(T0 + 1_000));
+    }
+}
+
+fn failed_with(outcome: &Outcome, expected: &str, cause_part: &str) -> bool {
+    matches!(outcome, Outcome::Failed { error, cause } if error == expected && cause.contains(cause_part))
+}
+
+#[test]
+fn one_assign_holds_at_most_256_kib_in_all() {
+    let half = json!({"half": "x".repeat(150_000)});
+    let together = definition(json!({
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Assign": {"a.$": "$.half", "b.$": "$.half"}, "End": true}}
+    }));
+    let outcome = run_firing_timers(&together, half.clone());
+    assert!(
+        failed_with(&outcome, "States.DataLimitExceeded", "one Assign"),
+        "{outcome:?}"
+    );
+    let apart = definition(json!({
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"a.$": "$.half"}, "Next": "B"},
+            "B": {"Type": "Pass", "Assign": {"b.$": "$.half"}, "End": true}
+        }
+    }));
+    assert!(matches!(
+        run_firing_timers(&apart, half),
+        Outcome::Succeeded(_)
+    ));
+}
+
+/// A chain of Pass states, each assigning a 200 KB variable named by `name(i)`.
+fn assigning_chain(states: usize, name: impl Fn(usize) -> String) -> Definition {
+    let mut chain = serde_json::Map::new();
+    for i in 0..states {
+        let mut state = json!({"Type": "Pass", "Assign": {format!("{}.$", name(i)): "$.text"}});
+        if i + 1 == states {
+            state["End"] = json!(true);
+        } else {
+            state["Next"] = json!(format!("S{}", i + 1));
+        }
+        chain.insert(format!("S{i}"), state);
+    }
+    definition(json!({"StartAt": "S0", "States": chain}))
+}
+
+#[test]
+fn an_execution_holds_at_most_10_mib_of_variables() {
+    let input = json!({"text": "x".repeat(200_000)});
+    // 52 variables of 200,002 bytes fit in 10 MiB (10,485,760 bytes); the 53rd does not.
+    let many = assigning_chain(60, |i| format!("v{i}"));
+    let outcome = run_firing_timers(&many, input.clone());
+    assert!(
+        failed_with(&outcome, "States.DataLimitExceeded", "10485760"),
+        "{outcome:?}"
+    );
+    let fits = assigning_chain(52, |i| format!("v{i}"));
+    assert!(matches!(
+        run_firing_timers(&fits, input.clone()),
+        Outcome::Succeeded(_)
+    ));
+    // Assigning a variable again replaces its value: the total does not grow.
+    let same = assigning_chain(60, |_| "v".to_owned());
+    assert!(matches!(
+        run_firing_timers(&same, input),
+        Outcome::Succeeded(_)
+    ));
+}
+
+#[test]
+fn the_variables_of_an_iteration_are_freed_when_it_ends() {
+    let map = |concurrency: u64| {
+        definition(json!({
+            "StartAt": "M",
+            "States": {"M": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemSelector": {"text.$": "$.text"},
+                "MaxConcurrency": concurrency,
+                "ItemProcessor": {
+                    "StartAt": "A",
+                    "States": {
+                        "A": {"Type": "Pass", "Assign": {"mine.$": "$.text"}, "Next": "W"},
+                        "W": {"Type": "Wait", "Seconds": 1, "Next": "Z"},
+                        "Z": {"Type": "Pass", "Result": "ok", "End": true}
+                    }
+                },
+                "End": true
+            }}
+        }))
+    };
+    let input = json!({"items": vec![0; 60], "text": "x".repeat(200_000)});
+    // Sixty iterations waiting at once would hold 12 MB of variables.
+    let outcome = run_firing_timers(&map(0), input.clone());
+    assert!(
+        failed_with(&outcome, "States.DataLimitExceeded", "10485760"),
+        "{outcome:?}"
+    );
+    // Ten at a time hold 2 MB; each frees its variable as it ends.
+    let outcome = run_firing_timers(&map(10), input);
+    assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+}
