@@ -15,6 +15,7 @@ use aslan_types::Timestamp;
 use serde_json::{Map, Value};
 
 use crate::error::StateError;
+use crate::size::Bound;
 use crate::vars::Variables;
 
 /// What `$$` holds for the state being evaluated. Built cheaply for every state: the large parts
@@ -188,9 +189,10 @@ pub(crate) struct Scope<'a> {
     pub(crate) result: Option<&'a Value>,
     /// `$states.errorOutput` (a catcher's `Output` and `Assign`).
     pub(crate) error_output: Option<&'a Value>,
-    /// `input` came out of a JSONata evaluation, so its values are as an evaluation returns
-    /// them and a part of it can be returned without checking it.
-    pub(crate) input_normalised: bool,
+    /// What is known of `input` without looking at it, when it is the frame's input: an upper
+    /// bound of its size, and whether it came out of a JSONata evaluation (so a part of it can
+    /// be returned without checking its numbers).
+    pub(crate) input_bound: Option<Bound>,
 }
 
 /// Draws the next number of a splitmix64 sequence.
@@ -323,6 +325,8 @@ fn undefined(expression: &Expression, field: &dyn std::fmt::Display) -> StateErr
 pub(crate) struct PendingOutput<'t> {
     /// The output, with `null` where a value is to be moved in.
     value: Value,
+    /// An upper bound of the output's size and depth, the values moved in included.
+    pub(crate) bound: Bound,
     moves: Vec<Move<'t>>,
     /// Every part of the output is as a JSONata evaluation returns values (the constant parts
     /// of a template are as the definition wrote them).
@@ -369,6 +373,7 @@ pub(crate) fn output<'t>(
 ) -> Result<PendingOutput<'t>, StateError> {
     let mut pending = PendingOutput {
         value: Value::Null,
+        bound: Bound::default(),
         moves: Vec::new(),
         normalised: true,
     };
@@ -376,17 +381,22 @@ pub(crate) fn output<'t>(
         parent: None,
         name: "Output",
     };
-    pending.value = output_at(template, scope, &field, None, &mut pending)?;
+    let (value, bound) = output_at(template, scope, &field, None, &mut pending)?;
+    pending.value = value;
+    pending.bound = bound;
     Ok(pending)
 }
 
+/// Evaluates one part of an `Output`, with an upper bound of its size and depth: measured
+/// for what is computed, the input's bound for a part of the input moved in, so that a large
+/// value passed along is not walked at every state.
 fn output_at<'t>(
     template: &'t Template,
     scope: &Scope<'_>,
     field: &Field<'_>,
     within: Option<&Within<'_, 't>>,
     pending: &mut PendingOutput<'t>,
-) -> Result<Value, StateError> {
+) -> Result<(Value, Bound), StateError> {
     match template {
         Template::Expression(expression) => {
             // Only what the interpreter owns and drops after the state can be moved.
@@ -399,24 +409,40 @@ fn output_at<'t>(
                 && let Some(found) = locate(path, scope)
             {
                 let (value, normalised) = found.ok_or_else(|| undefined(expression, field))?;
+                let normalise = !normalised
+                    && !aslan_jsonata::is_normalised(value)
+                        .map_err(|error| evaluation_failed(expression, field, &error))?;
                 // Scalars are copied: a move's bookkeeping costs more than copying one.
-                if matches!(value, Value::Object(_) | Value::Array(_)) {
-                    let normalise = !normalised
-                        && !aslan_jsonata::is_normalised(value)
-                            .map_err(|error| evaluation_failed(expression, field, &error))?;
-                    pending.moves.push(Move {
-                        place: Within::place(within),
-                        member: path.member,
-                        keys: &path.keys,
-                        normalise,
-                    });
-                    return Ok(Value::Null);
+                if !matches!(value, Value::Object(_) | Value::Array(_)) {
+                    let mut value = value.clone();
+                    if normalise {
+                        // Checked just above: this cannot fail.
+                        let _ = aslan_jsonata::normalise(&mut value);
+                    }
+                    let bound = Bound::of(&value);
+                    return Ok((value, bound));
                 }
+                // A part of the input is no bigger than the input; a part of the result is
+                // measured.
+                let bound = match (path.member, scope.input_bound) {
+                    (StatesMember::Input, Some(bound)) => bound,
+                    _ => Bound::of(value),
+                };
+                pending.moves.push(Move {
+                    place: Within::place(within),
+                    member: path.member,
+                    keys: &path.keys,
+                    normalise,
+                });
+                return Ok((Value::Null, bound));
             }
-            template_at(template, scope, field)
+            let value = template_at(template, scope, field)?;
+            let bound = Bound::of(&value);
+            Ok((value, bound))
         }
         Template::Object(members) => {
             let mut out = Map::with_capacity(members.len());
+            let mut bound = Bound::container(members.len());
             for (key, member) in members {
                 let field = Field {
                     parent: Some(field),
@@ -426,29 +452,37 @@ fn output_at<'t>(
                     parent: within,
                     step: Place::Member(key),
                 };
-                let value = output_at(member, scope, &field, Some(&here), pending)?;
+                let (value, member_bound) = output_at(member, scope, &field, Some(&here), pending)?;
+                bound.add_member(key, member_bound);
                 out.insert(key.clone(), value);
             }
-            Ok(Value::Object(out))
+            Ok((Value::Object(out), bound))
         }
         Template::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
+            let mut bound = Bound::container(items.len());
             for (index, item) in items.iter().enumerate() {
                 let here = Within {
                     parent: within,
                     step: Place::Item(index),
                 };
-                out.push(output_at(item, scope, field, Some(&here), pending)?);
+                let (value, item_bound) = output_at(item, scope, field, Some(&here), pending)?;
+                bound.add_item(item_bound);
+                out.push(value);
             }
-            Ok(Value::Array(out))
+            Ok((Value::Array(out), bound))
         }
         Template::Const(value) => {
             if pending.normalised && !aslan_jsonata::is_normalised(value).unwrap_or(false) {
                 pending.normalised = false;
             }
-            Ok(value.clone())
+            Ok((value.clone(), Bound::of(value)))
         }
-        other => template_at(other, scope, field),
+        other => {
+            let value = template_at(other, scope, field)?;
+            let bound = Bound::of(&value);
+            Ok((value, bound))
+        }
     }
 }
 
@@ -553,7 +587,10 @@ fn locate<'v>(path: &StatesPath, scope: &Scope<'v>) -> Option<Option<(&'v Value,
     let (mut current, normalised) = match path.member {
         StatesMember::Input => match scope.states_input {
             Some(input) => (input, false),
-            None => (scope.input, scope.input_normalised),
+            None => (
+                scope.input,
+                scope.input_bound.is_some_and(|bound| bound.normalised),
+            ),
         },
         StatesMember::Result => (scope.result?, false),
         StatesMember::ErrorOutput => (scope.error_output?, false),

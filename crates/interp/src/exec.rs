@@ -816,9 +816,9 @@ impl Execution {
     ) -> Result<T, StateError> {
         let effective = self.effective_input(frame, &frame.input, state)?;
         let is_whole = matches!(state.input_path, OptionalPath::Whole);
-        // The frame's input is as JSONata returns values when a JSONata expression made it.
-        let normalised = is_whole && frame.input_bound.normalised;
-        self.with_scope_full(frame, state, &effective, None, None, normalised, |scope| {
+        // What is known of the frame's input holds for the effective input when it is whole.
+        let bound = is_whole.then_some(frame.input_bound);
+        self.with_scope_full(frame, state, &effective, None, None, bound, |scope| {
             f(self, scope, is_whole)
         })
     }
@@ -851,11 +851,11 @@ impl Execution {
         input: &Value,
         f: impl FnOnce(&Scope<'_>) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
-        self.with_scope_full(frame, state, input, None, None, false, f)
+        self.with_scope_full(frame, state, input, None, None, None, f)
     }
 
     /// Evaluates `f` with `$states.result` and `$states.errorOutput` bound too.
-    /// `input_normalised`: a JSONata expression made `input` (see `Bound::normalised`).
+    /// `input_bound`: what is known of `input`, when it is the frame's input.
     #[allow(clippy::too_many_arguments)]
     fn with_scope_full<T>(
         &self,
@@ -864,7 +864,7 @@ impl Execution {
         input: &Value,
         result: Option<&Value>,
         error_output: Option<&Value>,
-        input_normalised: bool,
+        input_bound: Option<Bound>,
         f: impl FnOnce(&Scope<'_>) -> Result<T, StateError>,
     ) -> Result<T, StateError> {
         let context = Context {
@@ -892,7 +892,7 @@ impl Execution {
             states_input: None,
             result,
             error_output,
-            input_normalised,
+            input_bound,
         };
         f(&scope)
     }
@@ -968,14 +968,13 @@ impl Execution {
             _ => (state.output.as_ref(), state.assign.as_ref()),
         };
         let (output, mut bound, assigned) = if state.query_language == QueryLanguage::Jsonata {
-            let normalised = bound.normalised;
             let evaluated = self.with_scope_full(
                 &frame,
                 state,
                 &value,
                 result.as_ref(),
                 None,
-                normalised,
+                Some(bound),
                 |scope| {
                     // An `Output` of `$merge([$states.input, {...}])` extends the input, which
                     // this frame owns, once `Assign` has read it, instead of copying it.
@@ -1003,11 +1002,9 @@ impl Execution {
                     return self.fail_state(frame_id, frame, state, error, env, out);
                 }
                 Ok((Some(JsonataOutput::Pending(pending)), assigned)) => {
-                    let normalised = pending.normalised;
-                    let output = pending.finish(value, result);
-                    let mut bound = Bound::of(&output);
-                    bound.normalised = normalised;
-                    (output, bound, assigned)
+                    let mut bound = pending.bound;
+                    bound.normalised = pending.normalised;
+                    (pending.finish(value, result), bound, assigned)
                 }
                 Ok((Some(JsonataOutput::Merge(merge)), assigned)) => {
                     let mut bound = bound.with_members(merge.members());
@@ -1344,7 +1341,7 @@ impl Execution {
                     &raw,
                     None,
                     Some(&error_output),
-                    false,
+                    None,
                     |scope| {
                         let output = catcher
                             .output

@@ -42,6 +42,28 @@ impl Bound {
 }
 
 impl Bound {
+    /// The bound of an empty object or array that will hold `len` members or items (the
+    /// brackets and the commas between them).
+    pub(crate) fn container(len: usize) -> Bound {
+        Bound {
+            size: 2 + len.saturating_sub(1),
+            depth: 1,
+            normalised: false,
+        }
+    }
+
+    /// Adds an object member (its key, colon and value) to a container's bound.
+    pub(crate) fn add_member(&mut self, key: &str, value: Bound) {
+        self.size += string_size(key) + 1 + value.size;
+        self.depth = self.depth.max(value.depth + 1);
+    }
+
+    /// Adds an array item to a container's bound.
+    pub(crate) fn add_item(&mut self, item: Bound) {
+        self.size += item.size;
+        self.depth = self.depth.max(item.depth + 1);
+    }
+
     /// The bound of an object after `members` are inserted into it. A member that replaces one
     /// is counted as added, so the bound stays an upper bound. The flag `normalised` is kept:
     /// the caller knows whether the result is.

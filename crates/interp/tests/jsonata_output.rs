@@ -173,3 +173,28 @@ fn task_outputs_take_parts_of_the_result() {
         "{commands:?}"
     );
 }
+
+/// Parts moved into an `Output` are not measured one by one, but the payload limit still
+/// holds for the output they make.
+#[test]
+fn moved_parts_count_towards_the_payload_limit() {
+    let machine = |output: Value| {
+        definition(json!({
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Output": output, "Next": "B"},
+                "B": {"Type": "Pass", "Output": {"big": "{% $states.input.big %}"}, "End": true}
+            }
+        }))
+    };
+    let input = json!({"big": {"text": "x".repeat(150_000)}, "n": 1});
+    let once = machine(json!({"big": "{% $states.input.big %}", "n": 2}));
+    assert!(matches!(run(&once, input.clone()), Outcome::Succeeded(_)));
+    let twice =
+        machine(json!({"big": "{% $states.input.big %}", "again": "{% $states.input.big %}"}));
+    assert!(matches!(
+        run(&twice, input),
+        Outcome::Failed { error, .. } if error == "States.DataLimitExceeded"
+    ));
+}
