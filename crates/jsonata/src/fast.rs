@@ -17,7 +17,8 @@
 //!
 //! Shapes:
 //! - `$name.field.field...`, where any step may carry one constant index (`$name.list[2]`,
-//!   `[-1]`), for a variable that is bound and is not a function's name;
+//!   `[-1]`), for a variable that is bound and is not a function's name; past an array, the
+//!   rest of the path (without indexes) is mapped over its items (`$states.input.items.price`);
 //! - number and string literals, `true`, `false`, `null`;
 //! - `+ - * / %` and unary `-` on numbers; `< <= > >=` on two numbers or two ASCII strings;
 //!   `= !=` on scalars; `&` on scalars; `in` with a scalar on the left; `and`, `or` and
@@ -307,6 +308,10 @@ impl Scalar<'_> {
 fn number_text(n: f64) -> Option<String> {
     if n == 0.0 {
         return Some("0".to_owned());
+    }
+    // An integer of up to 15 digits is its own 15-digit rounding.
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        return Some((n as i64).to_string());
     }
     let rounded: f64 = format!("{n:.14e}").parse().ok()?;
     if !(1e-6..1e15).contains(&rounded.abs()) {
@@ -717,6 +722,55 @@ fn index(out: Out<'_>, index: Option<f64>) -> Option<Out<'_>> {
     }
 }
 
+/// The rest of a path (field names, no index) mapped over the items of an array, as JSONata
+/// does: each step looks the name up in every object of the sequence and flattens the arrays
+/// it finds into the next one; the result is undefined when empty, the one value when single,
+/// an array otherwise; and when the last step finds one value only, and that value is an array,
+/// the result is that array. An array within an array (which JSONata looks into recursively)
+/// gives up.
+fn map_path<'a>(items: &'a [Value], steps: &'a [Step]) -> Option<Out<'a>> {
+    if steps.iter().any(|(_, at)| at.is_some()) || items.iter().any(Value::is_array) {
+        return None;
+    }
+    let mut sequence: Vec<&'a Value> = items.iter().collect();
+    for (at, (key, _)) in steps.iter().enumerate() {
+        let last = at + 1 == steps.len();
+        let mut next = Vec::with_capacity(sequence.len());
+        let mut found = 0usize;
+        let mut only = None;
+        for item in &sequence {
+            // Only objects have fields.
+            let Value::Object(map) = item else { continue };
+            let Some(value) = field(map, key) else {
+                continue;
+            };
+            found += 1;
+            only = Some(value);
+            match value {
+                Value::Array(inner) => {
+                    if inner.iter().any(Value::is_array) {
+                        return None;
+                    }
+                    next.extend(inner.iter());
+                }
+                other => next.push(other),
+            }
+        }
+        if last
+            && found == 1
+            && let Some(array @ Value::Array(_)) = only
+        {
+            return Some(Out::Value(array));
+        }
+        sequence = next;
+    }
+    Some(match sequence.as_slice() {
+        [] => Out::Undefined,
+        [one] => Out::Value(one),
+        many => Out::Built(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
+    })
+}
+
 fn run_statements<'a>(
     statements: &'a [Statement],
     bindings: &'a Bindings<'a>,
@@ -746,9 +800,7 @@ impl Node {
             Node::Path(path) => {
                 let start = lookup(&path.variable, bindings, locals)?;
                 let mut out = index(start, path.index)?;
-                for (key, at) in &path.steps {
-                    // Along a path, only objects: an array maps the rest of the path over its
-                    // items and flattens, a scalar has no fields.
+                for (at_step, (key, at)) in path.steps.iter().enumerate() {
                     let member = match out {
                         Out::Value(Value::Object(map)) => field(map, key).map(Out::Value),
                         Out::Members(members) => members
@@ -756,6 +808,11 @@ impl Node {
                             .rev()
                             .find(|(name, _)| name == key)
                             .map(|(_, member)| Out::of(member)),
+                        // An array maps the rest of the path over its items.
+                        Out::Value(Value::Array(items)) => {
+                            return map_path(items, &path.steps[at_step..]);
+                        }
+                        // A scalar has no fields.
                         _ => return None,
                     };
                     match (member, at) {

@@ -576,13 +576,6 @@ impl Expression {
         self.facts.can_read(variable, keys)
     }
 
-    /// Whether the expression has a shape the facade evaluates on the `serde_json` values
-    /// directly (see the crate documentation); such an expression still goes through
-    /// jsonata-core when the values met at run time are not the plain ones.
-    pub fn has_fast_path(&self) -> bool {
-        self.fast.is_some()
-    }
-
     /// Checks that the expression stays within what AWS Step Functions accepts (JSONata 2.0.6):
     /// no `??` or `?:` operator (JSONata 2.1) and no `$eval` (Step Functions offers `$parse`).
     /// Nothing else that jsonata-js added after 2.0.6 changed the language: 2.1 and 2.2 added

@@ -35,6 +35,7 @@ impl Generator {
         const KEYS: &[&str] = &[
             "n", "i", "f", "z", "neg", "big", "huge", "tiny", "s", "e", "u", "emoji", "digits",
             "t", "fl", "nul", "arr", "nums", "nested", "objs", "empty", "none", "o", "missing",
+            "deep", "one", "a", "b", "k", "v",
         ];
         const INDEXES: &[&str] = &["[0]", "[1]", "[-1]", "[2]", "[-3]", "[0.5]", "[9]"];
         let mut path = match self.below(10) {
@@ -151,6 +152,8 @@ fn values() -> (Value, Value) {
         "arr": [1, "x", null, {"k": 1}, [1, 2]], "nums": [1, 2.5, 3.0],
         "nested": {"deep": {"x": 1.0, "y": [1]}, "n": 2},
         "objs": [{"k": 1, "v": "one"}, {"k": 2.0}],
+        "deep": [{"a": [{"b": 1}, {"b": [2, 3.0]}]}, {"a": {"b": 4}}, {"a": []}, 5, {"a": [[6]]}],
+        "one": [{"t": [1, 2]}, {"u": 1}],
         "empty": {}, "none": [], "o": {"a": 1, "b": "two"}
     });
     let item = json!({"k": 3, "v": [3.0]});
@@ -194,7 +197,7 @@ fn generated_expressions_agree_with_jsonata_core() {
     };
     let mut random = || 4u64;
     let (mut parsed, mut answered, mut defined) = (0, 0, 0);
-    for _ in 0..20_000 {
+    for _ in 0..30_000 {
         let source = generator.expr(4);
         let Ok(expression) = Expression::parse(&source) else {
             continue;
@@ -284,4 +287,57 @@ fn merges_in_place_agree_with_jsonata_core() {
     }
     eprintln!("applied {applied}");
     assert!(applied > 300, "{applied}");
+}
+
+/// Paths through arrays, where JSONata's sequence rules apply (flattening, a single value
+/// unwrapped, a single array found at the last step kept whole).
+#[test]
+fn paths_through_arrays_agree_with_jsonata_core() {
+    let (v, _) = values();
+    let bindings = [
+        ("v", Binding::Value(&v)),
+        (
+            "states",
+            Binding::Object(vec![("input", Binding::Value(&v))]),
+        ),
+    ];
+    let cases = [
+        "$v.objs.k",
+        "$v.objs.v",
+        "$v.objs.missing",
+        "$v.deep.a",
+        "$v.deep.a.b",
+        "$v.one.t",
+        "$v.one.u",
+        "$v.one.t.x",
+        "$v.nums.x",
+        "$v.arr.k",
+        "$v.none.k",
+        "$v.objs.k[0]",
+        "$states.input.objs.k",
+        "$sum($v.objs.k)",
+        "$sum($v.deep.a.b)",
+        "$count($v.deep.a.b)",
+        "$count($v.objs.missing)",
+        "[$v.objs.k, 9]",
+        "[[$v.objs.k], $v.one.t]",
+        "{'k': $v.objs.k, 'one': $v.one.u}",
+        "$merge($v.objs)",
+        "$v.objs.k = 1",
+        "3 in $v.deep.a.b",
+        "$exists($v.objs.missing)",
+    ];
+    let mut answered = 0;
+    for source in cases {
+        let expression = Expression::parse(source).expect("parses");
+        let mut random = || 4u64;
+        let general = expression.evaluate_general(None, &bindings, &mut env_with(&mut random));
+        let shortcut = expression.evaluate_bindings(None, &bindings, &mut env_with(&mut random));
+        assert_eq!(shortcut, general, "{source}");
+        if let Some(fast) = expression.evaluate_fast(&bindings) {
+            assert_eq!(fast, general, "{source} (fast path)");
+            answered += 1;
+        }
+    }
+    assert!(answered >= 15, "{answered}");
 }
