@@ -317,14 +317,17 @@ fn undefined(expression: &Expression, field: &dyn std::fmt::Display) -> StateErr
     )
 }
 
-/// A JSONata state's `Output`, evaluated against the state input and result, with the objects
-/// and arrays it takes whole from them (`"keep": "{% $states.input.keep %}"`) left to be moved
-/// in by [`PendingOutput::finish`] once `Assign` has read them too. The input and the result
-/// are dropped when the state ends; moving a part of one costs nothing, where copying it costs
-/// an allocation per value.
+/// A JSONata state's `Output`, evaluated against the state input and result, and made by
+/// [`PendingOutput::finish`] once `Assign` has read them too. Two things are left to then,
+/// since the input and the result are dropped when the state ends:
+/// - the objects and arrays the output takes whole from them
+///   (`"keep": "{% $states.input.keep %}"`) are moved in rather than copied (a copy costs an
+///   allocation per value);
+/// - an object of the output is made in the input's own object at the same place when that
+///   has the same keys in the same order (a state that updates fields of its input), which
+///   spares making a map, copying its keys and hashing them.
 pub(crate) struct PendingOutput<'t> {
-    /// The output, with `null` where a value is to be moved in.
-    value: Value,
+    root: Pending<'t>,
     /// An upper bound of the output's size and depth, the values moved in included.
     pub(crate) bound: Bound,
     moves: Vec<Move<'t>>,
@@ -333,34 +336,42 @@ pub(crate) struct PendingOutput<'t> {
     pub(crate) normalised: bool,
 }
 
+/// A part of the output.
+enum Pending<'t> {
+    /// A value, with `null` where a value is to be moved in.
+    Value(Value),
+    /// An object template's members and their parts.
+    Object(&'t [(String, Template)], Vec<Pending<'t>>),
+    /// An array template's items.
+    Array(Vec<Pending<'t>>),
+}
+
 /// A value the output takes from the input or the result.
 struct Move<'t> {
     /// Where it goes, from the output's root.
-    place: Vec<Place<'t>>,
+    place: Vec<Place>,
     member: StatesMember,
     keys: &'t [String],
     /// Its numbers change on the way through JSONata.
     normalise: bool,
 }
 
-/// A step into the output: an object's member, an array's item.
+/// A step into the output: the position of an object template's member or of an array
+/// template's item.
 #[derive(Clone, Copy)]
-enum Place<'t> {
-    Member(&'t str),
-    Item(usize),
-}
+struct Place(usize);
 
 /// Where the template part being evaluated goes, as a chain on the stack (written out only
 /// for a move).
-struct Within<'a, 't> {
-    parent: Option<&'a Within<'a, 't>>,
-    step: Place<'t>,
+struct Within<'a> {
+    parent: Option<&'a Within<'a>>,
+    step: Place,
 }
 
-impl<'t> Within<'_, 't> {
-    fn place(within: Option<&Within<'_, 't>>) -> Vec<Place<'t>> {
+impl Within<'_> {
+    fn place(within: Option<&Within<'_>>) -> Vec<Place> {
         let steps = || std::iter::successors(within, |step| step.parent);
-        let mut place: Vec<Place<'t>> = steps().map(|step| step.step).collect();
+        let mut place: Vec<Place> = steps().map(|step| step.step).collect();
         place.reverse();
         place
     }
@@ -372,7 +383,7 @@ pub(crate) fn output<'t>(
     scope: &Scope<'_>,
 ) -> Result<PendingOutput<'t>, StateError> {
     let mut pending = PendingOutput {
-        value: Value::Null,
+        root: Pending::Value(Value::Null),
         bound: Bound::default(),
         moves: Vec::new(),
         normalised: true,
@@ -381,8 +392,8 @@ pub(crate) fn output<'t>(
         parent: None,
         name: "Output",
     };
-    let (value, bound) = output_at(template, scope, &field, None, &mut pending)?;
-    pending.value = value;
+    let (root, bound) = output_at(template, scope, &field, None, &mut pending)?;
+    pending.root = root;
     pending.bound = bound;
     Ok(pending)
 }
@@ -394,9 +405,9 @@ fn output_at<'t>(
     template: &'t Template,
     scope: &Scope<'_>,
     field: &Field<'_>,
-    within: Option<&Within<'_, 't>>,
+    within: Option<&Within<'_>>,
     pending: &mut PendingOutput<'t>,
-) -> Result<(Value, Bound), StateError> {
+) -> Result<(Pending<'t>, Bound), StateError> {
     match template {
         Template::Expression(expression) => {
             // Only what the interpreter owns and drops after the state can be moved.
@@ -420,7 +431,7 @@ fn output_at<'t>(
                         let _ = aslan_jsonata::normalise(&mut value);
                     }
                     let bound = Bound::of(&value);
-                    return Ok((value, bound));
+                    return Ok((Pending::Value(value), bound));
                 }
                 // A part of the input is no bigger than the input; a part of the result is
                 // measured.
@@ -434,79 +445,135 @@ fn output_at<'t>(
                     keys: &path.keys,
                     normalise,
                 });
-                return Ok((Value::Null, bound));
+                return Ok((Pending::Value(Value::Null), bound));
             }
             let value = template_at(template, scope, field)?;
             let bound = Bound::of(&value);
-            Ok((value, bound))
+            Ok((Pending::Value(value), bound))
         }
         Template::Object(members) => {
-            let mut out = Map::with_capacity(members.len());
+            let mut parts = Vec::with_capacity(members.len());
             let mut bound = Bound::container(members.len());
-            for (key, member) in members {
+            for (index, (key, member)) in members.iter().enumerate() {
                 let field = Field {
                     parent: Some(field),
                     name: key,
                 };
                 let here = Within {
                     parent: within,
-                    step: Place::Member(key),
+                    step: Place(index),
                 };
-                let (value, member_bound) = output_at(member, scope, &field, Some(&here), pending)?;
+                let (part, member_bound) = output_at(member, scope, &field, Some(&here), pending)?;
                 bound.add_member(key, member_bound);
-                out.insert(key.clone(), value);
+                parts.push(part);
             }
-            Ok((Value::Object(out), bound))
+            Ok((Pending::Object(members, parts), bound))
         }
         Template::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
+            let mut parts = Vec::with_capacity(items.len());
             let mut bound = Bound::container(items.len());
             for (index, item) in items.iter().enumerate() {
                 let here = Within {
                     parent: within,
-                    step: Place::Item(index),
+                    step: Place(index),
                 };
-                let (value, item_bound) = output_at(item, scope, field, Some(&here), pending)?;
+                let (part, item_bound) = output_at(item, scope, field, Some(&here), pending)?;
                 bound.add_item(item_bound);
-                out.push(value);
+                parts.push(part);
             }
-            Ok((Value::Array(out), bound))
+            Ok((Pending::Array(parts), bound))
         }
         Template::Const(value) => {
             if pending.normalised && !aslan_jsonata::is_normalised(value).unwrap_or(false) {
                 pending.normalised = false;
             }
-            Ok((value.clone(), Bound::of(value)))
+            Ok((Pending::Value(value.clone()), Bound::of(value)))
         }
         other => {
             let value = template_at(other, scope, field)?;
             let bound = Bound::of(&value);
-            Ok((value, bound))
+            Ok((Pending::Value(value), bound))
         }
     }
 }
 
 impl PendingOutput<'_> {
     /// The output, with the values it takes from `input` and `result` (which it consumes)
-    /// moved in, or copied where two of them overlap.
+    /// moved in, or copied where two of them overlap, and its objects made in the input's
+    /// where they have the same keys.
     pub(crate) fn finish(self, mut input: Value, mut result: Option<Value>) -> Value {
         let PendingOutput {
-            mut value, moves, ..
+            mut root, moves, ..
         } = self;
-        if let [one] = moves.as_slice() {
-            if let Some(mut part) = source(one, &mut input, &mut result).map(std::mem::take) {
+        root.move_in(&moves, &mut input, &mut result);
+        root.build(input)
+    }
+}
+
+impl Pending<'_> {
+    /// The value, made in `old` (the input's value at the same place) where it can be.
+    fn build(self, old: Value) -> Value {
+        match self {
+            Pending::Value(value) => value,
+            // An array is made anew: its items are seldom updated in place.
+            Pending::Array(parts) => Value::Array(
+                parts
+                    .into_iter()
+                    .map(|part| part.build(Value::Null))
+                    .collect(),
+            ),
+            Pending::Object(members, parts) => match old {
+                Value::Object(mut map) if same_keys(&map, members) => {
+                    for (slot, part) in map.values_mut().zip(parts) {
+                        match part {
+                            Pending::Value(value) => *slot = value,
+                            part => {
+                                let old = std::mem::take(slot);
+                                *slot = part.build(old);
+                            }
+                        }
+                    }
+                    Value::Object(map)
+                }
+                _ => {
+                    let mut map = Map::with_capacity(members.len());
+                    for ((key, _), part) in members.iter().zip(parts) {
+                        map.insert(key.clone(), part.build(Value::Null));
+                    }
+                    Value::Object(map)
+                }
+            },
+        }
+    }
+
+    /// The slot at `place` in the output.
+    fn slot(&mut self, place: &[Place]) -> Option<&mut Value> {
+        match (self, place.split_first()) {
+            (Pending::Value(value), None) => Some(value),
+            (Pending::Object(_, parts) | Pending::Array(parts), Some((first, rest))) => {
+                parts.get_mut(first.0)?.slot(rest)
+            }
+            _ => None,
+        }
+    }
+
+    /// Moves in the values the output takes from `input` and `result`, or copies them where
+    /// two overlap.
+    fn move_in(&mut self, moves: &[Move<'_>], input: &mut Value, result: &mut Option<Value>) {
+        if let [one] = moves {
+            if let Some(mut part) = source(one, input, result).map(std::mem::take) {
                 if one.normalise {
                     // The depth was checked when the value was found: this cannot fail.
                     let _ = aslan_jsonata::normalise(&mut part);
                 }
-                if let Some(slot) = place_in(&mut value, &one.place) {
+                if let Some(slot) = self.slot(&one.place) {
                     *slot = part;
                 }
             }
-            return value;
+            return;
         }
         if moves.is_empty() {
-            return value;
+            return;
         }
         // Where two values taken overlap (one holds the other, or they are the same), the
         // later ones are copied, and before anything is moved, while every source is whole.
@@ -525,14 +592,13 @@ impl PendingOutput<'_> {
         let mut parts: Vec<(usize, Value)> = Vec::with_capacity(moves.len());
         for (at, one) in moves.iter().enumerate() {
             if copied(at) {
-                let copy = source(one, &mut input, &mut result).map_or(Value::Null, |v| v.clone());
+                let copy = source(one, input, result).map_or(Value::Null, |v| v.clone());
                 parts.push((at, copy));
             }
         }
         for (at, one) in moves.iter().enumerate() {
             if !parts.iter().any(|(copy, _)| *copy == at) {
-                let taken =
-                    source(one, &mut input, &mut result).map_or(Value::Null, std::mem::take);
+                let taken = source(one, input, result).map_or(Value::Null, std::mem::take);
                 parts.push((at, taken));
             }
         }
@@ -542,12 +608,20 @@ impl PendingOutput<'_> {
                 // The depth was checked when the value was found: this cannot fail.
                 let _ = aslan_jsonata::normalise(&mut part);
             }
-            if let Some(slot) = place_in(&mut value, &one.place) {
+            if let Some(slot) = self.slot(&one.place) {
                 *slot = part;
             }
         }
-        value
     }
+}
+
+/// Whether an object has a template's keys, in the same order.
+fn same_keys(map: &Map<String, Value>, members: &[(String, Template)]) -> bool {
+    map.len() == members.len()
+        && map
+            .keys()
+            .zip(members)
+            .all(|(key, (member, _))| key == member)
 }
 
 /// The value a move takes, in the input or the result.
@@ -562,18 +636,6 @@ fn source<'v>(
     };
     for key in one.keys {
         value = field_mut(value.as_object_mut()?, key)?;
-    }
-    Some(value)
-}
-
-/// The slot at `place` in `value`.
-fn place_in<'v>(mut value: &'v mut Value, place: &[Place<'_>]) -> Option<&'v mut Value> {
-    for step in place {
-        value = match (value, step) {
-            (Value::Object(map), Place::Member(key)) => field_mut(map, key)?,
-            (Value::Array(items), Place::Item(index)) => items.get_mut(*index)?,
-            _ => return None,
-        };
     }
     Some(value)
 }

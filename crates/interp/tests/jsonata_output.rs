@@ -94,6 +94,16 @@ fn outputs_agree_with_jsonata_core() {
         json!({"missing": "{% $states.input.nothing %}"}),
         json!({"keep": "{% $states.input.keep %}", "id": "{% $states.input.id %}",
                "arr": "{% $states.input.arr %}", "n": 3}),
+        // The keys of the second input, in its order: the output is written over it.
+        json!({"id": "{% $states.input.n %}", "n": "{% $states.input.id %}",
+               "keep": "{% $states.input.arr %}", "cur": "{% $states.input.keep %}",
+               "arr": "{% $states.input %}"}),
+        json!({"id": "{% $states.input.id %}", "n": "{% $states.input.n + 1 %}",
+               "keep": {"a": "{% $states.input.keep.b %}", "b": "{% $states.input.keep.a %}"},
+               "cur": "{% $states.input.cur %}", "arr": "{% $states.input.arr %}"}),
+        // The input's object at "keep" is moved away, so the "keep" object is made anew.
+        json!({"id": "{% $states.input.id %}", "n": 1, "keep": {"a": 1, "b": 2},
+               "cur": "{% $states.input.keep %}", "arr": ["{% $states.input.arr %}", {"x": 1.0}]}),
     ];
     let mut checked = 0;
     for input in &inputs {
