@@ -503,6 +503,10 @@ def test_lambda_mock_cases_through_the_api():
             server.stop()
             shutil.rmtree(root, ignore_errors=True)
     rate = 100.0 * passed / total
+    import aslan_harness
+
+    aslan_harness.REPORT.append(f"lambda-mock cases through the API (local Python handlers): {passed}/{total}"
+                                + "".join(f"\n  - {f[:300]}" for f in failures))
     assert rate >= 95.0, f"lambda-mock cases through the API: {passed}/{total}\n" + "\n".join(failures[:10])
 
 
