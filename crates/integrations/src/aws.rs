@@ -300,10 +300,10 @@ impl Aws {
         let endpoint = self.endpoint("lambda", &service, &region);
         let mut url = format!(
             "{endpoint}/2015-03-31/functions/{}/invocations",
-            encode_key(function)
+            crate::percent_encode(function)
         );
         if let Some(qualifier) = qualifier {
-            url.push_str(&format!("?Qualifier={}", encode_key(qualifier)));
+            url.push_str(&format!("?Qualifier={}", crate::percent_encode(qualifier)));
         }
         let invocation_type = if asynchronous {
             "Event"
@@ -507,7 +507,7 @@ impl Aws {
             Ok(format!(
                 "{endpoint}/{}/{}",
                 encode_path(&bucket),
-                encode_key(&key)
+                crate::percent_encode(&key)
             ))
         };
         let (method, url, body, mut headers) = match op {
@@ -546,7 +546,7 @@ impl Aws {
                     ("Delimiter", "delimiter"),
                 ] {
                     if let Some(value) = text(param) {
-                        url.push_str(&format!("&{query}={}", encode_key(&value)));
+                        url.push_str(&format!("&{query}={}", crate::percent_encode(&value)));
                     }
                 }
                 if let Some(max) = parameters.get("MaxKeys").and_then(Value::as_u64) {
@@ -846,27 +846,15 @@ fn flatten_query(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 fn form(pairs: &[(String, String)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", encode_key(k), encode_key(v)))
+        .map(|(k, v)| format!("{}={}", crate::percent_encode(k), crate::percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn encode_key(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// A key in a path: `/` stays.
 fn encode_path(text: &str) -> String {
     text.split('/')
-        .map(encode_key)
+        .map(crate::percent_encode)
         .collect::<Vec<_>>()
         .join("/")
 }

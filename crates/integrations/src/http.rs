@@ -75,21 +75,9 @@ fn url_encode(body: &Map<String, Value>, array_format: &str) -> String {
     }
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
+        .map(|(k, v)| format!("{}={}", crate::percent_encode(k), crate::percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn percent(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 async fn authorize(

@@ -140,14 +140,15 @@ async fn local_sfn(
     }
 }
 
+#[derive(Clone)]
 struct Inner {
     functions: BTreeMap<String, Arc<Function>>,
     jobs: BTreeMap<String, config::JobConfig>,
     base: std::path::PathBuf,
-    connections: http::Connections,
+    connections: Arc<http::Connections>,
     http: reqwest::Client,
     executions: Option<Arc<dyn Executions>>,
-    mock: Option<MockHandler>,
+    mock: Option<Arc<MockHandler>>,
     callbacks: bool,
     aws: Arc<aws::Aws>,
 }
@@ -196,7 +197,10 @@ impl Integrations {
                 functions,
                 jobs: config.jobs.clone(),
                 base: config.base_dir.clone(),
-                connections: http::Connections::new(config.connections.clone(), &config.base_dir),
+                connections: Arc::new(http::Connections::new(
+                    config.connections.clone(),
+                    &config.base_dir,
+                )),
                 http: http.clone(),
                 executions: None,
                 mock: None,
@@ -220,38 +224,14 @@ impl Integrations {
 
     /// Answers the states a mock test case names from it.
     pub fn with_mock(self, mock: MockHandler) -> Integrations {
-        self.map(|inner| inner.mock = Some(mock))
+        self.map(|inner| inner.mock = Some(Arc::new(mock)))
     }
 
     fn map(self, change: impl FnOnce(&mut Inner)) -> Integrations {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                change(&mut inner);
-                Integrations {
-                    inner: Arc::new(inner),
-                }
-            }
-            Err(shared) => {
-                // Only reachable if a clone is alive; rebuild by moving what can be shared.
-                let mut inner = Inner {
-                    functions: shared.functions.clone(),
-                    jobs: shared.jobs.clone(),
-                    base: shared.base.clone(),
-                    connections: http::Connections::new(
-                        shared.connections.by_name.clone(),
-                        &shared.connections.base,
-                    ),
-                    http: shared.http.clone(),
-                    executions: shared.executions.clone(),
-                    mock: None,
-                    callbacks: shared.callbacks,
-                    aws: shared.aws.clone(),
-                };
-                change(&mut inner);
-                Integrations {
-                    inner: Arc::new(inner),
-                }
-            }
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        change(&mut inner);
+        Integrations {
+            inner: Arc::new(inner),
         }
     }
 }
@@ -264,6 +244,20 @@ fn not_configured(request: &TaskRequest, hint: &str) -> TaskError {
             request.resource.arn, request.state_name
         ),
     )
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (query strings, forms,
+/// SigV4-signed paths).
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Now, in milliseconds since the Unix epoch (integrations run outside the pure core).
@@ -415,7 +409,7 @@ impl Inner {
         let mut caller = self.caller(request, String::new());
         caller.function_arn = lambda::function_arn(&caller, &name, qualifier.as_deref());
         let payload = lambda::invoke_payload(parameters);
-        let date = lambda::http_date(now_ms());
+        let date = aslan_types::Timestamp::from_millis(now_ms()).format_http_date();
         let asynchronous =
             parameters.get("InvocationType").and_then(Value::as_str) == Some("Event");
         let Some(function) = self.functions.get(&name).cloned() else {

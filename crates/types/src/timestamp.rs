@@ -146,6 +146,26 @@ impl Timestamp {
         Timestamp(self.0 - self.0.rem_euclid(MILLIS_PER_SECOND))
     }
 
+    /// Formats as an HTTP date (RFC 9110's IMF-fixdate), such as
+    /// `Tue, 14 Nov 2023 22:13:20 GMT`; milliseconds are dropped.
+    pub fn format_http_date(&self) -> String {
+        const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let days = self.0.div_euclid(MILLIS_PER_DAY);
+        let seconds = self.0.rem_euclid(MILLIS_PER_DAY) / 1000;
+        let (year, month, day) = civil_from_days(days);
+        format!(
+            "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+            DAYS[days.rem_euclid(7) as usize],
+            MONTHS[(month - 1) as usize],
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )
+    }
+
     /// Formats as RFC 3339 in UTC with exactly three fractional digits, such as
     /// `2024-03-05T12:00:00.123Z`.
     ///
@@ -373,6 +393,19 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn http_dates() {
+        use super::Timestamp;
+        assert_eq!(
+            Timestamp::from_millis(0).format_http_date(),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        assert_eq!(
+            Timestamp::from_millis(1_700_000_000_999).format_http_date(),
+            "Tue, 14 Nov 2023 22:13:20 GMT"
+        );
+    }
+
     use super::*;
 
     fn parse(s: &str) -> Result<Timestamp, TimestampError> {
