@@ -24,7 +24,14 @@ ACCOUNT_REGION = "us-east-1:123456789012"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    """A small HTTP service: /ok echoes the request, /fail answers 500, /slow sleeps, /fn is a function."""
+    """A small HTTP service: /ok echoes the request, /fail answers 500, /slow sleeps, /fn is a function.
+
+    /token-rotating and /token-short are OAuth token endpoints that number the tokens they issue
+    (the short ones live one second); /guarded takes only the token issued last.
+    """
+
+    issued = 0
+    valid = None
 
     def log_message(self, *args):
         pass
@@ -44,7 +51,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length).decode() if length else ""
 
     def do_GET(self):
-        if self.path.startswith("/ok"):
+        if self.path.startswith("/guarded"):
+            auth = self.headers.get("authorization")
+            if auth == f"Bearer {Handler.valid}":
+                self._answer(200, {"auth": auth})
+            else:
+                self._answer(401, {"message": "token not accepted"})
+        elif self.path.startswith("/ok"):
             self._answer(200, {"path": self.path, "key": self.headers.get("x-api-key"), "auth": self.headers.get("authorization")})
         elif self.path.startswith("/fail"):
             self._answer(500, {"message": "broken"})
@@ -59,6 +72,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._answer(200, {"errorType": "RemoteError", "errorMessage": "asked to fail"}, [("x-amz-function-error", "Unhandled")])
             else:
                 self._answer(200, {"remote": event})
+        elif self.path.startswith("/token-"):
+            Handler.issued += 1
+            kind = self.path.removeprefix("/token-")
+            Handler.valid = f"{kind}-{Handler.issued}"
+            lifetime = 1 if kind == "short" else 3600
+            self._answer(200, {"access_token": Handler.valid, "token_type": "bearer", "expires_in": lifetime})
         elif self.path.startswith("/token"):
             self._answer(200, {"access_token": "tok-123", "token_type": "bearer"})
         else:
@@ -173,6 +192,18 @@ def write_project(root, service):
         [connections.oauth]
         kind = "oauth_client_credentials"
         token_url = "{service}/token"
+        client_id = "me"
+        client_secret = "s3cret"
+
+        [connections.rotating]
+        kind = "oauth_client_credentials"
+        token_url = "{service}/token-rotating"
+        client_id = "me"
+        client_secret = "s3cret"
+
+        [connections.short]
+        kind = "oauth_client_credentials"
+        token_url = "{service}/token-short"
         client_id = "me"
         client_secret = "s3cret"
         """))
@@ -323,6 +354,25 @@ def test_http_task(project, http_service):
     described, arn = project.run(definition)
     assert described["status"] == "SUCCEEDED"
     assert [e["type"] for e in full_history(project.client, arn)].count("TaskFailed") == 2
+
+
+def test_oauth_tokens_are_renewed_when_they_expire_or_are_refused(project, http_service):
+    def call(connection):
+        params = {"ApiEndpoint": f"{http_service}/guarded", "Method": "GET",
+                  "Authentication": {"ConnectionArn": f"arn:aws:events:{ACCOUNT_REGION}:connection/{connection}/abc"}}
+        described, arn = project.run(task("arn:aws:states:::http:invoke", Parameters=params))
+        assert described["status"] == "SUCCEEDED", described
+        return json.loads(described["output"])["ResponseBody"]["auth"]
+
+    first = call("rotating")
+    assert call("rotating") == first  # cached: no new token while it is fresh
+    Handler.valid = "revoked"  # the service stops taking the token: 401, a new token, one retry
+    second = call("rotating")
+    assert second != first and second == f"Bearer {Handler.valid}"
+
+    short = call("short")
+    time.sleep(1.2)  # the token lived one second: the next call fetches another before sending
+    assert call("short") != short
 
 
 def test_jobs(project):

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use aslan_engine::TaskError;
 use serde_json::{Map, Value, json};
@@ -17,10 +18,26 @@ use crate::config::ConnectionConfig;
 pub(crate) struct Connections {
     pub(crate) by_name: BTreeMap<String, ConnectionConfig>,
     pub(crate) base: std::path::PathBuf,
-    tokens: Mutex<BTreeMap<String, String>>,
+    tokens: Mutex<BTreeMap<String, CachedToken>>,
+}
+
+/// An OAuth access token and when it stops being used: `expires_in` less a tenth (at most a
+/// minute), so a token is not sent in its last moments; never, when the server gave no lifetime.
+#[derive(Debug, Clone)]
+struct CachedToken {
+    value: String,
+    renew_at: Option<Instant>,
 }
 
 impl Connections {
+    /// Forgets a connection's OAuth token, so the next request fetches a new one.
+    fn forget_token(&self, name: &str) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+    }
+
     pub(crate) fn new(by_name: BTreeMap<String, ConnectionConfig>, base: &Path) -> Self {
         Connections {
             by_name,
@@ -80,6 +97,75 @@ fn url_encode(body: &Map<String, Value>, array_format: &str) -> String {
         .join("&")
 }
 
+/// The access token of an `oauth_client_credentials` connection: the cached one while it is
+/// fresh, else a new one from the token endpoint (client credentials grant).
+async fn oauth_token(
+    client: &reqwest::Client,
+    connections: &Connections,
+    name: &str,
+    connection: &ConnectionConfig,
+    secret: &(dyn Fn(&Option<crate::config::Secret>) -> Result<String, TaskError> + Sync),
+) -> Result<String, TaskError> {
+    let now = Instant::now();
+    let cached = connections
+        .tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(name)
+        .filter(|token| token.renew_at.is_none_or(|at| now < at))
+        .map(|token| token.value.clone());
+    if let Some(token) = cached {
+        return Ok(token);
+    }
+    let client_secret = secret(&connection.client_secret)?;
+    let mut form = vec![
+        ("grant_type", "client_credentials".to_owned()),
+        (
+            "client_id",
+            connection.client_id.clone().unwrap_or_default(),
+        ),
+        ("client_secret", client_secret),
+    ];
+    if let Some(scope) = &connection.scope {
+        form.push(("scope", scope.clone()));
+    }
+    let url = connection.token_url.clone().unwrap_or_default();
+    let answer = client.post(&url).form(&form).send().await.map_err(|e| {
+        TaskError::new(
+            "States.Http.Socket",
+            format!("The OAuth token endpoint of connection '{name}' did not answer: {e}"),
+        )
+    })?;
+    let status = answer.status();
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    let Some(token) = body.get("access_token").and_then(Value::as_str) else {
+        return Err(runtime(format!(
+            "The OAuth token endpoint of connection '{name}' answered {status} without an access_token."
+        )));
+    };
+    let lifetime = match body.get("expires_in") {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+    .map(|seconds| Duration::from_secs_f64(seconds.min(1e9)));
+    let renew_at =
+        lifetime.map(|lifetime| now + lifetime - (lifetime / 10).min(Duration::from_secs(60)));
+    connections
+        .tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            name.to_owned(),
+            CachedToken {
+                value: token.to_owned(),
+                renew_at,
+            },
+        );
+    Ok(token.to_owned())
+}
+
 async fn authorize(
     client: &reqwest::Client,
     connections: &Connections,
@@ -116,54 +202,7 @@ async fn authorize(
             ))
         }
         "oauth_client_credentials" => {
-            let cached = connections
-                .tokens
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(name)
-                .cloned();
-            let token = match cached {
-                Some(token) => token,
-                None => {
-                    let client_secret = secret(&connection.client_secret)?;
-                    let mut form = vec![
-                        ("grant_type", "client_credentials".to_owned()),
-                        (
-                            "client_id",
-                            connection.client_id.clone().unwrap_or_default(),
-                        ),
-                        ("client_secret", client_secret),
-                    ];
-                    if let Some(scope) = &connection.scope {
-                        form.push(("scope", scope.clone()));
-                    }
-                    let url = connection.token_url.clone().unwrap_or_default();
-                    let answer = client
-                        .post(&url)
-                        .form(&form)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            TaskError::new(
-                                "States.Http.Socket",
-                                format!("The OAuth token endpoint of connection '{name}' did not answer: {e}"),
-                            )
-                        })?;
-                    let status = answer.status();
-                    let body: Value = answer.json().await.unwrap_or(Value::Null);
-                    let Some(token) = body.get("access_token").and_then(Value::as_str) else {
-                        return Err(runtime(format!(
-                            "The OAuth token endpoint of connection '{name}' answered {status} without an access_token."
-                        )));
-                    };
-                    connections
-                        .tokens
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(name.to_owned(), token.to_owned());
-                    token.to_owned()
-                }
-            };
+            let token = oauth_token(client, connections, name, connection, &secret).await?;
             Ok(request.bearer_auth(token))
         }
         _ => Ok(request),
@@ -236,13 +275,7 @@ pub(crate) async fn invoke(
             request = request.body(text);
         }
     }
-    if let Some(arn) = parameters
-        .pointer("/Authentication/ConnectionArn")
-        .and_then(Value::as_str)
-    {
-        request = authorize(client, connections, connection_name(arn), request).await?;
-    }
-    let response = request.send().await.map_err(|e| {
+    let send_error = |e: reqwest::Error| {
         let what = if e.is_timeout() {
             "timed out"
         } else {
@@ -252,7 +285,39 @@ pub(crate) async fn invoke(
             "States.Http.Socket",
             format!("The request to {endpoint} {what}: {e}"),
         )
-    })?;
+    };
+    let connection = parameters
+        .pointer("/Authentication/ConnectionArn")
+        .and_then(Value::as_str)
+        .map(connection_name);
+    let response = match connection {
+        None => request.send().await.map_err(send_error)?,
+        Some(name) => {
+            // An OAuth token the server no longer takes (401) is fetched again and the request
+            // sent once more, as EventBridge connections do.
+            let again = request.try_clone();
+            let response = authorize(client, connections, name, request)
+                .await?
+                .send()
+                .await
+                .map_err(send_error)?;
+            let oauth = connections
+                .by_name
+                .get(name)
+                .is_some_and(|c| c.kind == "oauth_client_credentials");
+            match again {
+                Some(again) if oauth && response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                    connections.forget_token(name);
+                    authorize(client, connections, name, again)
+                        .await?
+                        .send()
+                        .await
+                        .map_err(send_error)?
+                }
+                _ => response,
+            }
+        }
+    };
     let status = response.status();
     let mut headers: Map<String, Value> = Map::new();
     for (name, value) in response.headers() {
