@@ -101,6 +101,7 @@ pub fn run_case(case: &Value, handler: Arc<dyn TaskHandler>) -> Result<Actual, S
         },
         on_event: None,
         keep_history: true,
+        tokens: None,
     };
     let clock = VirtualClock::new(start);
     let result = aslan_engine::run_blocking(&definition, input, options, &clock, handler)

@@ -863,6 +863,7 @@ fn run_definition(
         },
         on_event: None,
         keep_history: true,
+        tokens: None,
     };
     let clock = VirtualClock::new(start);
     let result =
@@ -1007,6 +1008,7 @@ fn deeply_nested_payloads_do_not_overflow_the_stack() {
                 },
                 on_event: None,
                 keep_history: false,
+                tokens: None,
             };
             let clock = VirtualClock::new(1_700_000_000_000);
             aslan_engine::run_blocking(

@@ -584,3 +584,47 @@ def test_aws_sdk_sfn_calls_this_engine(project):
     child = project.machine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     described, _ = project.run(task("arn:aws:states:::aws-sdk:sfn:startExecution", Parameters={"StateMachineArn": child, "Input": {"a": 1}}))
     assert json.loads(described["output"])["ExecutionArn"].startswith("arn:aws:states:")
+
+
+def test_workers_answer_task_tokens_with_boto3_under_run_and_serve(tmp_path):
+    """Functions get AWS_ENDPOINT_URL_SFN, which boto3 reads by itself: `aslan run` answers
+    SendTaskSuccess at a small endpoint of its own, `aslan serve` at its API. A worker written
+    for AWS works unchanged under both."""
+    import subprocess
+    import sys
+
+    from aslan_harness import aslan_bin
+
+    (tmp_path / "worker.py").write_text(textwrap.dedent("""\
+        import json, sys
+        import boto3
+        event = json.load(sys.stdin)
+        sfn = boto3.client("stepfunctions")  # endpoint from AWS_ENDPOINT_URL_SFN
+        sfn.send_task_heartbeat(taskToken=event["token"])
+        sfn.send_task_success(taskToken=event["token"], output=json.dumps({"total": event["n"] * 2}))
+        print("null")
+        """))
+    (tmp_path / "aslan.toml").write_text(textwrap.dedent(f"""\
+        [functions.worker]
+        command = [{json.dumps(sys.executable)}, "worker.py"]
+        environment = {{ AWS_ACCESS_KEY_ID = "local", AWS_SECRET_ACCESS_KEY = "local", AWS_DEFAULT_REGION = "us-east-1" }}
+        """))
+    definition = task("arn:aws:states:::lambda:invoke.waitForTaskToken", TimeoutSeconds=60, HeartbeatSeconds=30,
+                      Parameters={"FunctionName": "worker", "Payload": {"token.$": "$$.Task.Token", "n.$": "$.n"}})
+    (tmp_path / "sm.json").write_text(json.dumps(definition))
+
+    result = subprocess.run([aslan_bin(), "run", str(tmp_path / "sm.json"), "--input", '{"n": 21}', "--json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"status": "SUCCEEDED", "output": {"total": 42}}
+
+    server = Server(tmp_path / "data", extra_args=["--config", str(tmp_path / "aslan.toml")])
+    server.start()
+    try:
+        project = Project(server, make_client(server.endpoint), tmp_path)
+        described, arn = project.run(definition, {"n": 4})
+        assert described["status"] == "SUCCEEDED", described
+        assert json.loads(described["output"]) == {"total": 8}
+        assert "TaskSucceeded" in [e["type"] for e in full_history(project.client, arn)]
+    finally:
+        server.stop()

@@ -110,6 +110,10 @@ enum Commands {
         /// The project configuration (default: aslan.toml next to the definition, if present).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Answer task tokens (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) on this
+        /// address. Default: a free port on 127.0.0.1 when the workflow waits for task tokens.
+        #[arg(long, value_name = "ADDR")]
+        callbacks: Option<std::net::SocketAddr>,
     },
     /// Check a definition as ValidateStateMachineDefinition does.
     Validate {
@@ -176,6 +180,7 @@ fn main() -> ExitCode {
             state_machine,
             max_transitions,
             config,
+            callbacks,
         } => cmd_run(RunArgs {
             definition,
             input,
@@ -188,6 +193,7 @@ fn main() -> ExitCode {
             state_machine,
             max_transitions,
             config,
+            callbacks,
         }),
         Commands::Validate {
             definition,
@@ -376,6 +382,15 @@ struct RunArgs {
     state_machine: Option<String>,
     max_transitions: u64,
     config: Option<PathBuf>,
+    callbacks: Option<std::net::SocketAddr>,
+}
+
+/// True when a state of the definition waits for a task token.
+fn waits_for_tokens(definition: &Definition) -> bool {
+    definition.states.iter().any(|state| {
+        matches!(&state.kind, aslan_asl::definition::StateKind::Task(task)
+            if task.resource.pattern == aslan_asl::definition::IntegrationPattern::WaitForTaskToken)
+    })
 }
 
 fn machine_name(path: &Path) -> String {
@@ -421,9 +436,41 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let config = aslan_integrations::Config::discover(args.config.as_deref(), directory)?
+    let mut config = aslan_integrations::Config::discover(args.config.as_deref(), directory)?
         .unwrap_or_default();
+    // `.waitForTaskToken` tasks (here or in a child state machine) wait for SendTaskSuccess:
+    // a small endpoint answers those, and local functions and jobs find it through
+    // AWS_ENDPOINT_URL_SFN, the variable the AWS SDKs and CLI read.
+    let wants_tokens = args.callbacks.is_some()
+        || waits_for_tokens(&definition)
+        || config.state_machines.values().any(|path| {
+            load_valid(&config.resolve(path), MachineType::Standard)
+                .is_ok_and(|child| waits_for_tokens(&child))
+        });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let tokens = Arc::new(aslan_engine::TaskTokens::new());
+    let callback_listener = if wants_tokens {
+        let address = args
+            .callbacks
+            .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(address))
+            .with_context(|| format!("cannot listen for task tokens on {address}"))?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        config.set_default_environment("AWS_ENDPOINT_URL_SFN", &endpoint);
+        eprintln!(
+            "aslan: task tokens are answered at {endpoint} (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat)"
+        );
+        Some(listener)
+    } else {
+        None
+    };
     let mut integrations = aslan_integrations::Integrations::new(&config)?;
+    if wants_tokens {
+        integrations = integrations.with_callbacks();
+    }
     if let (Some(mock), Some(test_case)) = (&args.mock, &args.test_case) {
         let mocks = aslan_integrations::MockConfig::parse(&read_text(mock)?)
             .with_context(|| format!("in {}", mock.display()))?;
@@ -435,8 +482,12 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         };
         integrations = integrations.with_mock(mocks.handler(machine, test_case)?);
     }
-    if !config.state_machines.is_empty() {
-        let children = Arc::new(nested::LocalExecutions::new(&config, args.virtual_time));
+    if !config.state_machines.is_empty() || wants_tokens {
+        let children = Arc::new(nested::LocalExecutions::new(
+            &config,
+            args.virtual_time,
+            tokens.clone(),
+        ));
         integrations = integrations.with_executions(children.clone());
         children.set_handler(integrations.clone());
     }
@@ -463,12 +514,28 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         },
         on_event: Some(on_event),
         keep_history: false,
+        tokens: wants_tokens.then_some(tokens.clone()),
     };
+    if let Some(listener) = callback_listener {
+        runtime.spawn(aslan_server::callbacks::serve(listener, tokens));
+    }
     let result = if args.virtual_time {
         let clock = VirtualClock::new(now);
-        aslan_engine::run_blocking(&definition, input, options, &clock, handler)?
+        runtime.block_on(aslan_engine::run(
+            &definition,
+            input,
+            options,
+            &clock,
+            handler,
+        ))
     } else {
-        aslan_engine::run_blocking(&definition, input, options, &SystemClock, handler)?
+        runtime.block_on(aslan_engine::run(
+            &definition,
+            input,
+            options,
+            &SystemClock,
+            handler,
+        ))
     };
     let succeeded = matches!(result.outcome, Outcome::Succeeded(_));
     let stdout = std::io::stdout();
@@ -554,6 +621,7 @@ fn cmd_bench(path: &Path, input: &str, executions: u64) -> Result<ExitCode> {
             },
             on_event: None,
             keep_history: false,
+            tokens: None,
         };
         let result = runtime.block_on(aslan_engine::run(
             &definition,

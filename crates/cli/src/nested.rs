@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aslan_asl::MachineType;
-use aslan_engine::{RunOptions, SystemClock, TaskError, TaskHandler, VirtualClock};
+use aslan_engine::{RunOptions, SystemClock, TaskError, TaskHandler, TaskTokens, VirtualClock};
 use aslan_integrations::{BoxFuture, Config, Executions, Integrations, NestedEnd, NestedStart};
 use aslan_interp::{ExecutionInfo, Options, Outcome};
 use tokio::sync::watch;
@@ -18,10 +18,11 @@ pub(crate) struct LocalExecutions {
     handler: OnceLock<Integrations>,
     virtual_time: bool,
     running: Mutex<HashMap<String, (Ended, tokio::task::AbortHandle)>>,
+    tokens: Arc<TaskTokens>,
 }
 
 impl LocalExecutions {
-    pub(crate) fn new(config: &Config, virtual_time: bool) -> Self {
+    pub(crate) fn new(config: &Config, virtual_time: bool, tokens: Arc<TaskTokens>) -> Self {
         LocalExecutions {
             files: config
                 .state_machines
@@ -31,6 +32,7 @@ impl LocalExecutions {
             handler: OnceLock::new(),
             virtual_time,
             running: Mutex::new(HashMap::new()),
+            tokens,
         }
     }
 
@@ -101,6 +103,7 @@ impl Executions for LocalExecutions {
                 interp: Options::default(),
                 on_event: None,
                 keep_history: false,
+                tokens: Some(self.tokens.clone()),
             };
             let (sender, receiver) = watch::channel(None);
             let virtual_time = self.virtual_time;
@@ -176,17 +179,13 @@ impl Executions for LocalExecutions {
     fn sfn_api(
         &self,
         operation: String,
-        _request: serde_json::Value,
+        request: serde_json::Value,
     ) -> BoxFuture<Result<serde_json::Value, (String, String, u16)>> {
-        Box::pin(async move {
-            Err((
-                "UnsupportedOperation".to_owned(),
-                format!(
-                    "aws-sdk:sfn:{operation} needs `aslan serve`: `aslan run` has no Step Functions API."
-                ),
-                400,
-            ))
-        })
+        // Task tokens of this process are answered here; the rest of the API needs a server.
+        let answer =
+            aslan_server::callbacks::task_token_operation(&self.tokens, &operation, &request)
+                .map_err(|error| (error.code.to_owned(), error.message, error.status.as_u16()));
+        Box::pin(async move { answer })
     }
 
     fn stop(&self, execution_arn: String) {

@@ -288,3 +288,157 @@ fn functions_in_aslan_toml_run_next_to_the_definition() {
         "Lambda.ResourceNotFoundException"
     );
 }
+
+/// A worker that answers its task token through the endpoint `aslan run` names in
+/// AWS_ENDPOINT_URL_SFN, as the AWS SDKs would: the event says what to send. What the endpoint
+/// answered goes to a log file, which the next state reads.
+const CALLBACK_WORKER: &str = r#"
+import json, os, sys, urllib.request, urllib.error
+event = json.load(sys.stdin)
+def call(operation, request):
+    http = urllib.request.Request(os.environ["AWS_ENDPOINT_URL_SFN"], data=json.dumps(request).encode(),
+        headers={"x-amz-target": "AWSStepFunctions." + operation, "content-type": "application/x-amz-json-1.0"})
+    try:
+        return json.load(urllib.request.urlopen(http))
+    except urllib.error.HTTPError as e:
+        return json.load(e)
+answers = []
+if event["send"] == "success":
+    answers.append(call("SendTaskHeartbeat", {"taskToken": event["token"]}))
+    answers.append(call("SendTaskSuccess", {"taskToken": event["token"], "output": json.dumps({"approved": True})}))
+    answers.append(call("SendTaskSuccess", {"taskToken": event["token"], "output": "{}"}))
+    answers.append(call("SendTaskSuccess", {"taskToken": "nonsense", "output": "{}"}))
+elif event["send"] == "failure":
+    answers.append(call("SendTaskFailure", {"taskToken": event["token"], "error": "Rejected", "cause": "no budget"}))
+with open(event["log"] + ".tmp", "w") as f:
+    f.write(json.dumps(answers))
+os.rename(event["log"] + ".tmp", event["log"])
+print("{}")
+"#;
+
+/// Waits (up to 20 s) for the worker's log and returns it.
+const READ_LOG: &str = r#"
+import json, os, sys, time
+event = json.load(sys.stdin)
+for _ in range(200):
+    if os.path.exists(event["log"]):
+        break
+    time.sleep(0.1)
+print(open(event["log"]).read())
+"#;
+
+#[test]
+fn run_waits_for_task_tokens_and_answers_them_as_the_api_does() {
+    let dir = std::env::temp_dir().join(format!("aslan-cli-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("worker.py"), CALLBACK_WORKER).expect("worker");
+    std::fs::write(dir.join("read_log.py"), READ_LOG).expect("reader");
+    std::fs::write(
+        dir.join("aslan.toml"),
+        "[functions.approve]\ncommand = [\"python3\", \"worker.py\"]\n\n[functions.read_log]\ncommand = [\"python3\", \"read_log.py\"]\n",
+    )
+    .expect("config");
+    let definition = dir.join("approval.json");
+    std::fs::write(
+        &definition,
+        r#"{"StartAt": "Ask", "States": {
+            "Ask": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "approve", "Payload": {"token.$": "$$.Task.Token", "send.$": "$.send", "log.$": "$.log"}},
+                "HeartbeatSeconds": 2, "ResultPath": "$.approval", "Next": "Read"},
+            "Read": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:read_log",
+                "ResultPath": "$.answers", "OutputPath": "$['approval', 'answers']", "End": true}}}"#,
+    )
+    .expect("definition");
+    let run = |send: &str| {
+        let log = dir.join(format!("{send}.log"));
+        let _ = std::fs::remove_file(&log);
+        let input = json!({"send": send, "log": log}).to_string();
+        aslan(&[
+            "run",
+            definition.to_str().unwrap_or_default(),
+            "--input",
+            &input,
+            "--json",
+        ])
+    };
+
+    let output = run("success");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("task tokens are answered at http://127.0.0.1:"),
+        "the endpoint is announced"
+    );
+    let result = stdout_json(&output);
+    assert_eq!(result["output"]["approval"], json!({"approved": true}));
+    let answers = &result["output"]["answers"];
+    assert_eq!(answers[0], json!({}), "a heartbeat is taken");
+    assert_eq!(answers[1], json!({}), "the answer is taken");
+    assert_eq!(answers[2]["__type"], "TaskTimedOut", "a token used twice");
+    assert_eq!(answers[3]["__type"], "InvalidToken");
+
+    let output = run("failure");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&output),
+        json!({"status": "FAILED", "error": "Rejected", "cause": "no budget"})
+    );
+
+    // Nobody answers: the heartbeat timeout ends the task, in wall-clock seconds even under
+    // virtual time (the answer would come from outside).
+    let output = run("nothing");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout_json(&output)["error"], "States.HeartbeatTimeout");
+    let input = json!({"send": "nothing", "log": dir.join("virtual.log")}).to_string();
+    let output = aslan(&[
+        "run",
+        definition.to_str().unwrap_or_default(),
+        "--input",
+        &input,
+        "--json",
+        "--virtual-time",
+    ]);
+    assert_eq!(stdout_json(&output)["error"], "States.HeartbeatTimeout");
+}
+
+#[test]
+fn a_workflow_answers_a_token_of_its_own_process_through_aws_sdk_sfn() {
+    let dir = std::env::temp_dir().join(format!("aslan-cli-sdk-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let token_file = dir.join("token");
+    let _ = std::fs::remove_file(&token_file);
+    std::fs::write(
+        dir.join("stash.py"),
+        "import json, sys\nopen(sys.argv[1], 'w').write(json.load(sys.stdin)['token'])\nprint('null')\n",
+    )
+    .expect("stash");
+    std::fs::write(
+        dir.join("fetch.py"),
+        "import json, os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.05)\nprint(json.dumps(open(sys.argv[1]).read()))\n",
+    )
+    .expect("fetch");
+    std::fs::write(
+        dir.join("aslan.toml"),
+        "[functions.stash]\ncommand = [\"python3\", \"stash.py\", \"token\"]\n\n[functions.fetch]\ncommand = [\"python3\", \"fetch.py\", \"token\"]\n",
+    )
+    .expect("config");
+    let definition = dir.join("pair.json");
+    std::fs::write(
+        &definition,
+        r#"{"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "Wait", "States": {"Wait": {"Type": "Task", "End": true,
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "stash", "Payload": {"token.$": "$$.Task.Token"}}}}},
+            {"StartAt": "Fetch", "States": {
+                "Fetch": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fetch", "Next": "Answer"},
+                "Answer": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sfn:sendTaskSuccess",
+                    "Parameters": {"TaskToken.$": "$", "Output": "{\"from\": \"sibling\"}"}, "End": true}}}]}}}"#,
+    )
+    .expect("definition");
+    let output = aslan(&["run", definition.to_str().unwrap_or_default(), "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        stdout_json(&output)["output"],
+        json!([{"from": "sibling"}, {}])
+    );
+}

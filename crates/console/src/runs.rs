@@ -374,6 +374,7 @@ mod tests {
             },
             on_event: None,
             keep_history: true,
+            tokens: None,
         };
         let result = run_blocking(
             &definition,

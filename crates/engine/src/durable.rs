@@ -730,7 +730,7 @@ impl<C: Clock + 'static> Service<C> {
                 reply,
             } => {
                 let Some((arn, task)) = self.tokens.remove(&token) else {
-                    let _ = reply.send(Err(self.token_error(&token)));
+                    let _ = reply.send(Err(crate::tokens::unknown_token(&token)));
                     return;
                 };
                 let event = match result {
@@ -751,7 +751,7 @@ impl<C: Clock + 'static> Service<C> {
             }
             Message::Heartbeat { token, reply } => {
                 let Some((arn, task)) = self.tokens.get(&token).cloned() else {
-                    let _ = reply.send(Err(self.token_error(&token)));
+                    let _ = reply.send(Err(crate::tokens::unknown_token(&token)));
                     return;
                 };
                 self.feed(&arn, Event::TaskHeartbeat { task }, changes, index, effects);
@@ -851,19 +851,6 @@ impl<C: Clock + 'static> Service<C> {
                 };
                 self.feed(&arn, event, changes, index, effects);
             }
-        }
-    }
-
-    fn token_error(&self, token: &str) -> EngineError {
-        // A well-formed token of an execution we know is a task that is over.
-        let known = token
-            .rsplitn(3, ':')
-            .nth(2)
-            .is_some_and(|arn| arn.contains(":execution:") || arn.contains(":express:"));
-        if known {
-            EngineError::TaskTimedOut(token.to_owned())
-        } else {
-            EngineError::InvalidToken(token.to_owned())
         }
     }
 

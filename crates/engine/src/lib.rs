@@ -7,13 +7,16 @@
 //! - [`local`]: the in-process runner behind `aslan run` and `aslan bench`.
 //! - [`durable`]: the engine behind `aslan serve`: one event loop, group-committed journals,
 //!   recovery by replay; [`journal`] is its record format.
+//! - [`tokens`]: the task tokens that in-process executions wait on (`aslan run`).
 
 pub mod clock;
 pub mod durable;
 pub mod journal;
 pub mod local;
 pub mod task;
+pub mod tokens;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use local::{RunOptions, RunResult, run, run_blocking};
 pub use task::{NoHandler, TaskError, TaskFuture, TaskHandler};
+pub use tokens::{Callback, TaskTokens};

@@ -10,6 +10,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use aslan_asl::Definition;
+use aslan_asl::definition::IntegrationPattern;
 use aslan_interp::{
     Command, Env, Event, Execution, ExecutionInfo, Options, Outcome, TaskId, TimerId,
 };
@@ -19,6 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::clock::Clock;
 use crate::task::TaskHandler;
+use crate::tokens::{Callback, TaskTokens};
 
 /// Receives every history event as it is recorded.
 pub type EventSink = Box<dyn FnMut(&HistoryEvent) + Send>;
@@ -33,6 +35,9 @@ pub struct RunOptions {
     pub on_event: Option<EventSink>,
     /// Keep the history in the result.
     pub keep_history: bool,
+    /// Where `.waitForTaskToken` tasks wait for `SendTaskSuccess`/`Failure`/`Heartbeat`.
+    /// Without it the handler's own answer ends such a task.
+    pub tokens: Option<Arc<TaskTokens>>,
 }
 
 /// How one execution ended.
@@ -61,6 +66,15 @@ pub async fn run<C: Clock>(
     let mut tasks: JoinSet<(TaskId, Result<Value, crate::TaskError>)> = JoinSet::new();
     let mut cancelled_tasks: HashSet<TaskId> = HashSet::new();
     let mut running: HashMap<TaskId, tokio::task::AbortHandle> = HashMap::new();
+    // `.waitForTaskToken` tasks and their tokens: the work's own success does not end them.
+    let mut waiting: HashMap<TaskId, String> = HashMap::new();
+    let (callback_sender, mut callbacks) = tokio::sync::mpsc::unbounded_channel();
+    let tokens = options.tokens.clone();
+    let forget = |waiting: &mut HashMap<TaskId, String>, id: &TaskId| {
+        if let (Some(token), Some(tokens)) = (waiting.remove(id), &tokens) {
+            tokens.forget(&token);
+        }
+    };
     let mut commands = Vec::new();
     let mut event = Some(Event::Start { input });
     loop {
@@ -81,6 +95,12 @@ pub async fn run<C: Clock>(
                     }
                     Command::ScheduleTask(request) => {
                         let id = request.id;
+                        if let (Some(tokens), Some(token)) = (&tokens, &request.task_token)
+                            && request.resource.pattern == IntegrationPattern::WaitForTaskToken
+                        {
+                            tokens.register(token, (id, callback_sender.clone()));
+                            waiting.insert(id, token.clone());
+                        }
                         let future = handler.invoke(&request);
                         started.push(id);
                         let handle = tasks.spawn(async move { (id, future.await) });
@@ -91,6 +111,7 @@ pub async fn run<C: Clock>(
                         if let Some(handle) = running.remove(&id) {
                             handle.abort();
                         }
+                        forget(&mut waiting, &id);
                         cancelled_tasks.insert(id);
                     }
                     Command::StartTimer { timer, fire_at } => {
@@ -101,6 +122,9 @@ pub async fn run<C: Clock>(
                     }
                     Command::Finish(outcome) => {
                         tasks.abort_all();
+                        for id in waiting.keys().copied().collect::<Vec<_>>() {
+                            forget(&mut waiting, &id);
+                        }
                         return RunResult {
                             outcome,
                             history,
@@ -145,7 +169,7 @@ pub async fn run<C: Clock>(
             }
         }
         let next_timer = timers.peek().map(|Reverse((at, timer))| (*at, *timer));
-        if tasks.is_empty() {
+        if tasks.is_empty() && waiting.is_empty() {
             let Some((at, timer)) = next_timer else {
                 // Nothing can happen any more: the execution is stuck.
                 let outcome = Outcome::Failed {
@@ -163,15 +187,44 @@ pub async fn run<C: Clock>(
             event = Some(Event::TimerFired { timer });
             continue;
         }
-        // Tasks are running. With a virtual clock, time only moves when nothing else can happen.
-        let finished = if clock.is_virtual() || next_timer.is_none() {
-            tasks.join_next().await
-        } else {
-            let (at, _) = next_timer.unwrap_or((i64::MAX, TimerId(0)));
-            tokio::select! {
-                joined = tasks.join_next() => joined,
-                () = clock.sleep_until(at) => None,
+        // Tasks are running or waiting for their tokens. With a virtual clock, time only moves
+        // when nothing else can happen: not while a handler runs; while tasks only wait for
+        // their tokens, which come from outside, it runs at wall-clock speed.
+        let timer_due = match next_timer {
+            Some((at, _)) if !clock.is_virtual() || tasks.is_empty() => at,
+            _ => i64::MAX,
+        };
+        let timer = async {
+            if clock.is_virtual() {
+                let wait = timer_due.saturating_sub(clock.now()).max(0);
+                tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
             }
+            clock.sleep_until(timer_due).await;
+        };
+        let finished = tokio::select! {
+            joined = tasks.join_next(), if !tasks.is_empty() => joined,
+            Some((id, callback)) = callbacks.recv() => {
+                if !waiting.contains_key(&id) {
+                    continue;
+                }
+                if callback != Callback::Heartbeat && running.contains_key(&id) {
+                    // Answered while the work still runs: its own result no longer counts.
+                    cancelled_tasks.insert(id);
+                }
+                event = Some(match callback {
+                    Callback::Heartbeat => Event::TaskHeartbeat { task: id },
+                    Callback::Succeeded(output) => {
+                        waiting.remove(&id);
+                        Event::TaskSucceeded { task: id, output }
+                    }
+                    Callback::Failed(error) => {
+                        waiting.remove(&id);
+                        Event::TaskFailed { task: id, error: error.error, cause: error.cause }
+                    }
+                });
+                continue;
+            }
+            () = timer, if timer_due != i64::MAX => None,
         };
         match finished {
             Some(Ok((id, result))) => {
@@ -179,6 +232,11 @@ pub async fn run<C: Clock>(
                 if cancelled_tasks.remove(&id) {
                     continue;
                 }
+                if waiting.contains_key(&id) && result.is_ok() {
+                    // The work was handed over; the task waits for its token.
+                    continue;
+                }
+                forget(&mut waiting, &id);
                 event = Some(match result {
                     Ok(output) => Event::TaskSucceeded { task: id, output },
                     Err(error) => Event::TaskFailed {

@@ -198,6 +198,20 @@ pub struct ConnectionConfig {
 }
 
 impl Config {
+    /// Sets an environment variable for every function and job that does not set it itself.
+    pub fn set_default_environment(&mut self, name: &str, value: &str) {
+        let environments = self
+            .functions
+            .values_mut()
+            .map(|f| &mut f.environment)
+            .chain(self.jobs.values_mut().map(|j| &mut j.environment));
+        for environment in environments {
+            environment
+                .entry(name.to_owned())
+                .or_insert_with(|| value.to_owned());
+        }
+    }
+
     /// Parses the text of `path` (used in messages and to resolve relative paths).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut config: Config =

@@ -216,8 +216,8 @@ impl Integrations {
     }
 
     /// The host takes task tokens back (`SendTaskSuccess`): `.waitForTaskToken` tasks hand
-    /// their work over and wait. Without it (`aslan run`) such tasks fail with
-    /// `aslan.CallbackUnavailable`.
+    /// their work over and wait. Without it such tasks fail with `aslan.CallbackUnavailable`
+    /// (`aslan run` turns it on when a workflow waits for tokens).
     pub fn with_callbacks(self) -> Integrations {
         self.map(|inner| inner.callbacks = true)
     }

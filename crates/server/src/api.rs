@@ -49,7 +49,8 @@ pub struct Error {
 }
 
 impl Error {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    /// An error the client caused (HTTP 400).
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Error {
             code,
             message: message.into(),

@@ -4,6 +4,7 @@
 //! serve the API (`POST /`) and a health check (`GET /health`) until Ctrl-C or SIGTERM.
 
 pub mod api;
+pub mod callbacks;
 mod nested;
 
 use std::collections::HashMap;
@@ -96,9 +97,22 @@ pub async fn serve(
     ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> Result<(), Error> {
     let store = open_store(&options)?;
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| Error(format!("cannot listen on {}: {e}", options.bind)))?;
+    let address = listener.local_addr().map_err(|e| Error(e.to_string()))?;
+    // Local functions and jobs reach this API through the variable the AWS SDKs and CLI read,
+    // so a worker answers its task token here without being told where.
+    let mut config = options.config.clone();
+    let reachable = if address.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], address.port()))
+    } else {
+        address
+    };
+    config.set_default_environment("AWS_ENDPOINT_URL_SFN", &format!("http://{reachable}"));
     let executions = Arc::new(nested::ServerExecutions::default());
     let handler: Arc<dyn TaskHandler> = Arc::new(
-        aslan_integrations::Integrations::new(&options.config)
+        aslan_integrations::Integrations::new(&config)
             .map_err(|e| Error(e.to_string()))?
             .with_callbacks()
             .with_executions(executions.clone()),
@@ -136,10 +150,6 @@ pub async fn serve(
         .merge(aslan_console::router(aslan_console::ConsoleState::new(
             state.store.clone(),
         )));
-    let listener = tokio::net::TcpListener::bind(options.bind)
-        .await
-        .map_err(|e| Error(format!("cannot listen on {}: {e}", options.bind)))?;
-    let address = listener.local_addr().map_err(|e| Error(e.to_string()))?;
     tracing::info!(%address, data_dir = ?options.data_dir, "serving the Step Functions API");
     if let Some(ready) = ready {
         let _ = ready.send(address);
