@@ -110,8 +110,9 @@ enum Commands {
         /// The project configuration (default: aslan.toml next to the definition, if present).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Answer task tokens (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) on this
-        /// address. Default: a free port on 127.0.0.1 when the workflow waits for task tokens.
+        /// Serve workers (GetActivityTask, SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat)
+        /// on this address. Default: a free port on 127.0.0.1 when the workflow has activities
+        /// or waits for task tokens.
         #[arg(long, value_name = "ADDR")]
         callbacks: Option<std::net::SocketAddr>,
     },
@@ -385,11 +386,14 @@ struct RunArgs {
     callbacks: Option<std::net::SocketAddr>,
 }
 
-/// True when a state of the definition waits for a task token.
+/// True when a state of the definition waits for a task token (`.waitForTaskToken`, or an
+/// activity, whose worker answers with the token it was handed).
 fn waits_for_tokens(definition: &Definition) -> bool {
+    use aslan_asl::definition::{IntegrationPattern, ResourceKind, StateKind};
     definition.states.iter().any(|state| {
-        matches!(&state.kind, aslan_asl::definition::StateKind::Task(task)
-            if task.resource.pattern == aslan_asl::definition::IntegrationPattern::WaitForTaskToken)
+        matches!(&state.kind, StateKind::Task(task)
+            if task.resource.pattern == IntegrationPattern::WaitForTaskToken
+                || task.resource.kind == ResourceKind::Activity)
     })
 }
 
@@ -438,9 +442,9 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         .unwrap_or(Path::new("."));
     let mut config = aslan_integrations::Config::discover(args.config.as_deref(), directory)?
         .unwrap_or_default();
-    // `.waitForTaskToken` tasks (here or in a child state machine) wait for SendTaskSuccess:
-    // a small endpoint answers those, and local functions and jobs find it through
-    // AWS_ENDPOINT_URL_SFN, the variable the AWS SDKs and CLI read.
+    // Activities and `.waitForTaskToken` tasks (here or in a child state machine) wait for
+    // workers: a small endpoint serves GetActivityTask and SendTask*, and local functions and
+    // jobs find it through AWS_ENDPOINT_URL_SFN, the variable the AWS SDKs and CLI read.
     let wants_tokens = args.callbacks.is_some()
         || waits_for_tokens(&definition)
         || config.state_machines.values().any(|path| {
@@ -461,7 +465,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         let endpoint = format!("http://{}", listener.local_addr()?);
         config.set_default_environment("AWS_ENDPOINT_URL_SFN", &endpoint);
         eprintln!(
-            "aslan: task tokens are answered at {endpoint} (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat)"
+            "aslan: workers reach this run at {endpoint} (GetActivityTask, SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat)"
         );
         Some(listener)
     } else {

@@ -366,7 +366,7 @@ fn run_waits_for_task_tokens_and_answers_them_as_the_api_does() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert!(
         String::from_utf8_lossy(&output.stderr)
-            .contains("task tokens are answered at http://127.0.0.1:"),
+            .contains("workers reach this run at http://127.0.0.1:"),
         "the endpoint is announced"
     );
     let result = stdout_json(&output);
@@ -440,5 +440,77 @@ fn a_workflow_answers_a_token_of_its_own_process_through_aws_sdk_sfn() {
     assert_eq!(
         stdout_json(&output)["output"],
         json!([{"from": "sibling"}, {}])
+    );
+}
+
+/// An activity worker as written for AWS, speaking the protocol with urllib: it polls
+/// GetActivityTask until the run is up, and answers with the input's total.
+const ACTIVITY_WORKER: &str = r#"
+import json, sys, time, urllib.request, urllib.error
+endpoint, arn = sys.argv[1], sys.argv[2]
+def call(operation, request):
+    http = urllib.request.Request(endpoint, data=json.dumps(request).encode(),
+        headers={"x-amz-target": "AWSStepFunctions." + operation, "content-type": "application/x-amz-json-1.0"})
+    return json.load(urllib.request.urlopen(http, timeout=70))
+for _ in range(200):
+    try:
+        task = call("GetActivityTask", {"activityArn": arn, "workerName": "w-1"})
+        break
+    except (urllib.error.URLError, ConnectionError):
+        time.sleep(0.05)
+call("SendTaskHeartbeat", {"taskToken": task["taskToken"]})
+total = sum(json.loads(task["input"])["amounts"])
+call("SendTaskSuccess", {"taskToken": task["taskToken"], "output": json.dumps({"total": total})})
+"#;
+
+#[test]
+fn run_hands_activity_tasks_to_workers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let arn = "arn:aws:states:us-east-1:123456789012:activity:sum";
+    let definition = write_temp(
+        "activity.json",
+        &json!({"StartAt": "Sum", "States": {"Sum": {"Type": "Task", "Resource": arn,
+            "HeartbeatSeconds": 30, "TimeoutSeconds": 60, "End": true}}})
+        .to_string(),
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_aslan"))
+        .args([
+            "run",
+            definition.to_str().unwrap_or_default(),
+            "--input",
+            r#"{"amounts": [1, 2, 39]}"#,
+            "--json",
+            "--events",
+            "--callbacks",
+            &address,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start aslan run");
+    let worker = Command::new("python3")
+        .args(["-c", ACTIVITY_WORKER, &format!("http://{address}"), arn])
+        .output()
+        .expect("run the worker");
+    assert!(worker.status.success(), "{worker:?}");
+    let output = run.wait_with_output().expect("aslan run ends");
+    assert_eq!(
+        stdout_json(&output),
+        json!({"status": "SUCCEEDED", "output": {"total": 42}})
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let started: Vec<Value> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["type"] == "ActivityStarted")
+        .collect();
+    assert_eq!(started.len(), 1, "{stderr}");
+    assert_eq!(
+        started[0]["activityStartedEventDetails"]["workerName"],
+        "w-1"
     );
 }

@@ -7,7 +7,8 @@
 //! - [`local`]: the in-process runner behind `aslan run` and `aslan bench`.
 //! - [`durable`]: the engine behind `aslan serve`: one event loop, group-committed journals,
 //!   recovery by replay; [`journal`] is its record format.
-//! - [`tokens`]: the task tokens that in-process executions wait on (`aslan run`).
+//! - [`tokens`]: the task tokens and activity tasks that in-process executions wait on
+//!   (`aslan run`).
 
 pub mod clock;
 pub mod durable;
@@ -19,4 +20,4 @@ pub mod tokens;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use local::{RunOptions, RunResult, run, run_blocking};
 pub use task::{NoHandler, TaskError, TaskFuture, TaskHandler};
-pub use tokens::{Callback, TaskTokens};
+pub use tokens::{ActivityTask, Callback, TaskTokens};

@@ -10,7 +10,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use aslan_asl::Definition;
-use aslan_asl::definition::IntegrationPattern;
+use aslan_asl::definition::{IntegrationPattern, ResourceKind};
 use aslan_interp::{
     Command, Env, Event, Execution, ExecutionInfo, Options, Outcome, TaskId, TimerId,
 };
@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::clock::Clock;
 use crate::task::TaskHandler;
-use crate::tokens::{Callback, TaskTokens};
+use crate::tokens::{ActivityTask, Callback, TaskTokens};
 
 /// Receives every history event as it is recorded.
 pub type EventSink = Box<dyn FnMut(&HistoryEvent) + Send>;
@@ -95,11 +95,22 @@ pub async fn run<C: Clock>(
                     }
                     Command::ScheduleTask(request) => {
                         let id = request.id;
-                        if let (Some(tokens), Some(token)) = (&tokens, &request.task_token)
-                            && request.resource.pattern == IntegrationPattern::WaitForTaskToken
-                        {
-                            tokens.register(token, (id, callback_sender.clone()));
-                            waiting.insert(id, token.clone());
+                        if let (Some(tokens), Some(token)) = (&tokens, &request.task_token) {
+                            if request.resource.kind == ResourceKind::Activity {
+                                // Queued for GetActivityTask; started when a worker takes it.
+                                tokens.register(token, (id, callback_sender.clone()));
+                                waiting.insert(id, token.clone());
+                                let task = ActivityTask {
+                                    token: token.clone(),
+                                    input: request.parameters.to_string(),
+                                };
+                                tokens.enqueue(&request.resource.arn, task);
+                                continue;
+                            }
+                            if request.resource.pattern == IntegrationPattern::WaitForTaskToken {
+                                tokens.register(token, (id, callback_sender.clone()));
+                                waiting.insert(id, token.clone());
+                            }
                         }
                         let future = handler.invoke(&request);
                         started.push(id);
@@ -213,6 +224,7 @@ pub async fn run<C: Clock>(
                 }
                 event = Some(match callback {
                     Callback::Heartbeat => Event::TaskHeartbeat { task: id },
+                    Callback::Started { worker } => Event::TaskStarted { task: id, worker },
                     Callback::Succeeded(output) => {
                         waiting.remove(&id);
                         Event::TaskSucceeded { task: id, output }

@@ -1,7 +1,8 @@
-//! The callback endpoint of `aslan run`: the three operations a worker uses to answer a task
-//! token (`SendTaskSuccess`, `SendTaskFailure`, `SendTaskHeartbeat`), over the AWS JSON protocol
-//! `aslan serve` speaks, so boto3 and the AWS CLI answer `aslan run`'s tasks unchanged. The
-//! tokens live in the in-process runner ([`TaskTokens`]); nothing here is stored.
+//! The worker endpoint of `aslan run`: the operations workers use to take activity tasks
+//! (`GetActivityTask`) and answer task tokens (`SendTaskSuccess`, `SendTaskFailure`,
+//! `SendTaskHeartbeat`), over the AWS JSON protocol `aslan serve` speaks, so boto3 and the AWS
+//! CLI work with `aslan run`'s tasks unchanged. Tokens and queues live in the in-process runner
+//! ([`TaskTokens`]); nothing here is stored.
 
 use std::sync::Arc;
 
@@ -48,13 +49,33 @@ pub fn task_token_operation(
             return Err(Error::new(
                 "UnknownOperationException",
                 format!(
-                    "`aslan run` answers task tokens only (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat), not {other}: use `aslan serve` for the whole API."
+                    "`aslan run` serves workers only (GetActivityTask, SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat), not {other}: use `aslan serve` for the whole API."
                 ),
             ));
         }
     };
     tokens.answer(required("taskToken")?, callback)?;
     Ok(json!({}))
+}
+
+/// `GetActivityTask`: a task of the activity, waiting for one up to 60 seconds as AWS does
+/// (then `{}`, no task).
+async fn get_activity_task(tokens: &TaskTokens, request: &Value) -> Result<Value, Error> {
+    let Some(arn) = request.get("activityArn").and_then(Value::as_str) else {
+        return Err(Error::new(
+            "ValidationException",
+            "1 validation error detected: Value null at 'activityArn' failed to satisfy constraint: Member must not be null",
+        ));
+    };
+    let worker = request
+        .get("workerName")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let poll = tokens.poll(arn, worker);
+    match tokio::time::timeout(std::time::Duration::from_secs(60), poll).await {
+        Ok(task) => Ok(json!({"taskToken": task.token, "input": task.input})),
+        Err(_) => Ok(json!({})),
+    }
 }
 
 /// The endpoint's routes: `POST /` for the three operations, `GET /health`.
@@ -64,13 +85,13 @@ pub fn router(tokens: Arc<TaskTokens>) -> Router {
             "/",
             post(move |headers: HeaderMap, body: axum::body::Bytes| {
                 let tokens = tokens.clone();
-                async move { handle(&tokens, &headers, &body) }
+                async move { handle(&tokens, &headers, &body).await }
             }),
         )
         .route("/health", get(|| async { "ok" }))
 }
 
-fn handle(tokens: &TaskTokens, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn handle(tokens: &TaskTokens, headers: &HeaderMap, body: &[u8]) -> Response {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -92,7 +113,12 @@ fn handle(tokens: &TaskTokens, headers: &HeaderMap, body: &[u8]) -> Response {
             .into_response();
         }
     };
-    match task_token_operation(tokens, operation, &request) {
+    let answer = if operation == "GetActivityTask" {
+        get_activity_task(tokens, &request).await
+    } else {
+        task_token_operation(tokens, operation, &request)
+    };
+    match answer {
         Ok(value) => (
             [("content-type", "application/x-amz-json-1.0")],
             value.to_string(),
