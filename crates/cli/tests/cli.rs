@@ -249,15 +249,25 @@ fn graph_draws_every_state() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+/// A project directory of its own for one test, with these files in it.
+fn project(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aslan-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).expect("project file");
+    }
+    dir
+}
+
 #[test]
 fn functions_in_aslan_toml_run_next_to_the_definition() {
-    let dir = std::env::temp_dir().join(format!("aslan-cli-fn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::write(
-        dir.join("aslan.toml"),
-        "[functions.upper]\ncommand = [\"python3\", \"-c\", \"import json,sys; e=json.load(sys.stdin); print(json.dumps(e['s'].upper()))\"]\n",
-    )
-    .expect("config");
+    let dir = project(
+        "fn",
+        &[(
+            "aslan.toml",
+            "[functions.upper]\ncommand = [\"python3\", \"-c\", \"import json,sys; e=json.load(sys.stdin); print(json.dumps(e['s'].upper()))\"]\n",
+        )],
+    );
     let definition = dir.join("sm.json");
     std::fs::write(
         &definition,
@@ -329,15 +339,17 @@ print(open(event["log"]).read())
 
 #[test]
 fn run_waits_for_task_tokens_and_answers_them_as_the_api_does() {
-    let dir = std::env::temp_dir().join(format!("aslan-cli-token-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::write(dir.join("worker.py"), CALLBACK_WORKER).expect("worker");
-    std::fs::write(dir.join("read_log.py"), READ_LOG).expect("reader");
-    std::fs::write(
-        dir.join("aslan.toml"),
-        "[functions.approve]\ncommand = [\"python3\", \"worker.py\"]\n\n[functions.read_log]\ncommand = [\"python3\", \"read_log.py\"]\n",
-    )
-    .expect("config");
+    let dir = project(
+        "token",
+        &[
+            ("worker.py", CALLBACK_WORKER),
+            ("read_log.py", READ_LOG),
+            (
+                "aslan.toml",
+                "[functions.approve]\ncommand = [\"python3\", \"worker.py\"]\n\n[functions.read_log]\ncommand = [\"python3\", \"read_log.py\"]\n",
+            ),
+        ],
+    );
     let definition = dir.join("approval.json");
     std::fs::write(
         &definition,
@@ -403,25 +415,24 @@ fn run_waits_for_task_tokens_and_answers_them_as_the_api_does() {
 
 #[test]
 fn a_workflow_answers_a_token_of_its_own_process_through_aws_sdk_sfn() {
-    let dir = std::env::temp_dir().join(format!("aslan-cli-sdk-token-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let token_file = dir.join("token");
-    let _ = std::fs::remove_file(&token_file);
-    std::fs::write(
-        dir.join("stash.py"),
-        "import json, sys\nopen(sys.argv[1], 'w').write(json.load(sys.stdin)['token'])\nprint('null')\n",
-    )
-    .expect("stash");
-    std::fs::write(
-        dir.join("fetch.py"),
-        "import json, os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.05)\nprint(json.dumps(open(sys.argv[1]).read()))\n",
-    )
-    .expect("fetch");
-    std::fs::write(
-        dir.join("aslan.toml"),
-        "[functions.stash]\ncommand = [\"python3\", \"stash.py\", \"token\"]\n\n[functions.fetch]\ncommand = [\"python3\", \"fetch.py\", \"token\"]\n",
-    )
-    .expect("config");
+    let dir = project(
+        "sdk-token",
+        &[
+            (
+                "stash.py",
+                "import json, sys\nopen(sys.argv[1], 'w').write(json.load(sys.stdin)['token'])\nprint('null')\n",
+            ),
+            (
+                "fetch.py",
+                "import json, os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.05)\nprint(json.dumps(open(sys.argv[1]).read()))\n",
+            ),
+            (
+                "aslan.toml",
+                "[functions.stash]\ncommand = [\"python3\", \"stash.py\", \"token\"]\n\n[functions.fetch]\ncommand = [\"python3\", \"fetch.py\", \"token\"]\n",
+            ),
+        ],
+    );
+    let _ = std::fs::remove_file(dir.join("token"));
     let definition = dir.join("pair.json");
     std::fs::write(
         &definition,

@@ -111,35 +111,36 @@ impl From<EngineError> for Error {
 
 type Outcome2 = Result<Value, Error>;
 
-/// Dispatches one request.
-pub async fn handle(state: Arc<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+/// The operation (`X-Amz-Target: AWSStepFunctions.<Operation>`) and JSON body of a request, or
+/// the error answer for a request that is neither.
+pub(crate) fn parse_request<'a>(
+    headers: &'a HeaderMap,
+    body: &[u8],
+) -> Result<(&'a str, Value), Error> {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let Some(operation) = target.strip_prefix("AWSStepFunctions.") else {
-        return Error::new(
+        return Err(Error::new(
             "UnknownOperationException",
             format!("Unknown operation: '{target}'"),
-        )
-        .into_response();
+        ));
     };
-    let region = region_of(&headers);
-    let request: Value = if body.is_empty() {
-        json!({})
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(value @ Value::Object(_)) => value,
-            _ => {
-                return Error::new(
-                    "SerializationException",
-                    "The request body is not a JSON object",
-                )
-                .into_response();
-            }
-        }
-    };
-    let result = call(&state, operation, &region, &request).await;
+    if body.is_empty() {
+        return Ok((operation, json!({})));
+    }
+    match serde_json::from_slice(body) {
+        Ok(value @ Value::Object(_)) => Ok((operation, value)),
+        _ => Err(Error::new(
+            "SerializationException",
+            "The request body is not a JSON object",
+        )),
+    }
+}
+
+/// The answer to a request, logged, with the request id every AWS response carries.
+pub(crate) fn respond(operation: &str, result: Result<Value, Error>) -> Response {
     match &result {
         Ok(_) => tracing::debug!(operation, "request"),
         Err(error) if error.status.is_server_error() => {
@@ -155,11 +156,22 @@ pub async fn handle(state: Arc<AppState>, headers: HeaderMap, body: axum::body::
             .into_response(),
         Err(error) => error.into_response(),
     };
-    // Every AWS response names its request; SDKs put it in their response metadata.
+    // SDKs put the request id in their response metadata.
     if let Ok(id) = axum::http::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         response.headers_mut().insert("x-amzn-requestid", id);
     }
     response
+}
+
+/// Dispatches one request.
+pub async fn handle(state: Arc<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let (operation, request) = match parse_request(&headers, &body) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_response(),
+    };
+    let region = region_of(&headers);
+    let result = call(&state, operation, &region, &request).await;
+    respond(operation, result)
 }
 
 /// The region of a request, from its SigV4 credential scope (any region works).

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::api::Error;
+use crate::api::{Error, parse_request, respond};
 
 /// Answers one task-token operation (`SendTaskSuccess`, `SendTaskFailure`,
 /// `SendTaskHeartbeat`) with its request in the API's form; other operations are refused.
@@ -92,43 +92,16 @@ pub fn router(tokens: Arc<TaskTokens>) -> Router {
 }
 
 async fn handle(tokens: &TaskTokens, headers: &HeaderMap, body: &[u8]) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let Some(operation) = target.strip_prefix("AWSStepFunctions.") else {
-        return Error::new(
-            "UnknownOperationException",
-            format!("Unknown operation: '{target}'"),
-        )
-        .into_response();
-    };
-    let request: Value = match serde_json::from_slice(body) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => {
-            return Error::new(
-                "SerializationException",
-                "The request body is not a JSON object",
-            )
-            .into_response();
-        }
+    let (operation, request) = match parse_request(headers, body) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_response(),
     };
     let answer = if operation == "GetActivityTask" {
         get_activity_task(tokens, &request).await
     } else {
         task_token_operation(tokens, operation, &request)
     };
-    match answer {
-        Ok(value) => (
-            [("content-type", "application/x-amz-json-1.0")],
-            value.to_string(),
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::info!(operation, code = error.code, "callback refused");
-            error.into_response()
-        }
-    }
+    respond(operation, answer)
 }
 
 /// Serves the endpoint on `listener` until the process ends.
