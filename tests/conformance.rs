@@ -47,6 +47,8 @@ fn main() {
     let mut jsonata_events = Group::default();
     let mut lambda = Group::default();
     let mut lambda_events = Group::default();
+    let mut distributed = Group::default();
+    let mut distributed_events = Group::default();
     let scratch = std::env::temp_dir().join(format!("aslan-conformance-{}", std::process::id()));
     let mut not_run: Vec<String> = Vec::new();
 
@@ -83,9 +85,11 @@ fn main() {
         let only_long_waits = category == "services"
             && requires == ["wait>5s"]
             && case["expected"]["status"] != "ABORTED";
+        // Distributed Maps over items in the input (no S3 reader or writer) run in process.
+        let distributed_map = category == "services" && requires == ["distributed-map"];
         let outcome = match category {
             "pure" => run_pure_case(case),
-            _ if only_long_waits => run_pure_case(case),
+            _ if only_long_waits || distributed_map => run_pure_case(case),
             "lambda-mock" => {
                 let dir = scratch.join(name);
                 let outcome = run_lambda_case(case, &dir);
@@ -99,6 +103,8 @@ fn main() {
         };
         let (group, events) = if category == "lambda-mock" {
             (&mut lambda, &mut lambda_events)
+        } else if distributed_map {
+            (&mut distributed, &mut distributed_events)
         } else if uses_jsonata {
             (&mut pure_jsonata, &mut jsonata_events)
         } else {
@@ -191,6 +197,16 @@ fn main() {
         "Event sequences of lambda-mock cases",
         &lambda_events,
     );
+    line(
+        &mut report,
+        "Distributed Map cases over input items (no S3)",
+        &distributed,
+    );
+    line(
+        &mut report,
+        "Event sequences of those Distributed Map cases",
+        &distributed_events,
+    );
     let _ = writeln!(
         report,
         "Not run (need AWS services, callbacks, nested executions, distributed Map): {}",
@@ -203,6 +219,11 @@ fn main() {
         ("JSONata event sequence differences", &jsonata_events),
         ("lambda-mock failures", &lambda),
         ("lambda-mock event sequence differences", &lambda_events),
+        ("Distributed Map failures", &distributed),
+        (
+            "Distributed Map event sequence differences",
+            &distributed_events,
+        ),
         ("Accepted-definition failures", &accepted),
         ("Validation failures", &validation),
     ] {

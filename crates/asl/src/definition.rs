@@ -381,6 +381,8 @@ pub struct Map {
     pub item_batcher: Option<Value>,
     /// `ResultWriter`.
     pub result_writer: Option<Value>,
+    /// `Label`: names the Map Run (default: the state's name).
+    pub label: Option<String>,
     /// `Retry`.
     pub retry: Vec<Retrier>,
     /// `Catch`.

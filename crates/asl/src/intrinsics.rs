@@ -753,7 +753,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 /// Formats a version 4 (random) UUID from 128 random bits.
-fn uuid_v4(high: u64, low: u64) -> String {
+pub fn uuid_v4(high: u64, low: u64) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&high.to_be_bytes());
     bytes[8..].copy_from_slice(&low.to_be_bytes());

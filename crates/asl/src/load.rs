@@ -2259,6 +2259,10 @@ impl Loader {
             item_reader: node.get("ItemReader").map(Node::to_value),
             item_batcher: node.get("ItemBatcher").map(Node::to_value),
             result_writer: node.get("ResultWriter").map(Node::to_value),
+            label: node
+                .get("Label")
+                .and_then(|label| label.as_str())
+                .map(str::to_owned),
             retry: self.retriers(node.get("Retry"), pointer),
             catch: self.catchers(id, node.get("Catch"), pointer, language),
         }

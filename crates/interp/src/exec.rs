@@ -16,7 +16,7 @@ use aslan_asl::definition::*;
 use aslan_asl::jsonpath::JsonPath;
 use aslan_asl::template::Template;
 use aslan_types::{HistoryEvent, HistoryEventType, Timestamp};
-use serde_json::{Map as JsonMap, Value};
+use serde_json::{Map as JsonMap, Value, json};
 
 use crate::error::StateError;
 use crate::eval::{self, Context, Scope, compact};
@@ -133,6 +133,9 @@ struct Frame {
     retry_count: u32,
     /// A Parallel or Map state recorded its `...Started` event (so a failure records `...Failed`).
     started: bool,
+    /// An iteration of a Distributed Map (or inside one): a child execution of its own on AWS,
+    /// so its events are not in this execution's history.
+    quiet: bool,
 }
 
 #[derive(Debug)]
@@ -147,6 +150,34 @@ struct Join {
     outer_variables: Arc<Variables>,
     map_name: Option<String>,
     failed: bool,
+    /// The Map Run of a Distributed Map.
+    map_run: Option<MapRun>,
+    /// Children record no history (a Distributed Map's, or any inside one).
+    quiet: bool,
+}
+
+/// A Distributed Map's run: the failures it tolerates, and how many there were.
+#[derive(Debug, Clone)]
+struct MapRun {
+    tolerated_count: Option<u64>,
+    tolerated_percentage: Option<f64>,
+    failed: u64,
+    total: usize,
+}
+
+impl MapRun {
+    /// More iterations failed than the run tolerates (none, unless a threshold says so; when
+    /// both are set, going past either fails the run).
+    fn exceeded(&self) -> bool {
+        let count_ok = self.tolerated_count.map(|count| self.failed <= count);
+        let percentage_ok = self
+            .tolerated_percentage
+            .map(|percentage| self.failed as f64 * 100.0 / self.total.max(1) as f64 <= percentage);
+        match (count_ok, percentage_ok) {
+            (None, None) => self.failed > 0,
+            (count, percentage) => !(count.unwrap_or(true) && percentage.unwrap_or(true)),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -194,6 +225,8 @@ pub struct Execution {
     now: i64,
     transitions: u64,
     outcome: Option<Outcome>,
+    /// The frame being advanced records no history (see `Frame::quiet`).
+    quiet: bool,
 }
 
 /// What a finished state hands to [`Execution::complete`].
@@ -266,6 +299,7 @@ impl Execution {
             now: 0,
             transitions: 0,
             outcome: None,
+            quiet: false,
         }
     }
 
@@ -303,6 +337,22 @@ impl Execution {
             return;
         }
         self.now = env.now;
+        self.quiet = match &event {
+            Event::TaskStarted { task, .. }
+            | Event::TaskSucceeded { task, .. }
+            | Event::TaskFailed { task, .. }
+            | Event::TaskHeartbeat { task } => self.task_is_quiet(*task),
+            Event::TimerFired { timer } => match self.timers.get(timer) {
+                Some(TimerPurpose::Wait(frame) | TimerPurpose::Retry(frame)) => {
+                    self.frame_is_quiet(*frame)
+                }
+                Some(TimerPurpose::TaskTimeout(task) | TimerPurpose::Heartbeat(task)) => {
+                    self.task_is_quiet(*task)
+                }
+                _ => false,
+            },
+            Event::Start { .. } | Event::Stop { .. } => false,
+        };
         match event {
             Event::Start { input } => self.start(definition, input, env, out),
             Event::TaskStarted { task, worker } => self.task_started(task, worker, env, out),
@@ -401,9 +451,23 @@ impl Execution {
             retry_attempts: Vec::new(),
             retry_count: 0,
             started: false,
+            quiet: false,
         };
         let frame_id = self.alloc_frame(frame);
         self.runnable.push_back(frame_id);
+    }
+
+    fn frame_is_quiet(&self, frame: FrameId) -> bool {
+        self.frames
+            .get(frame)
+            .and_then(Option::as_ref)
+            .is_some_and(|f| f.quiet)
+    }
+
+    fn task_is_quiet(&self, task: TaskId) -> bool {
+        self.tasks
+            .get(&task)
+            .is_some_and(|wait| self.frame_is_quiet(wait.frame))
     }
 
     fn run(&mut self, definition: &Definition, env: &Env, out: &mut Vec<Command>) {
@@ -415,6 +479,7 @@ impl Execution {
             let Some(mut frame) = self.frames.get_mut(frame_id).and_then(Option::take) else {
                 continue;
             };
+            self.quiet = frame.quiet;
             loop {
                 match self.step(definition, frame_id, frame, env, out) {
                     Step::Continue(next) => frame = next,
@@ -724,6 +789,7 @@ impl Execution {
                             Definition::ROOT,
                             0,
                             None,
+                            None,
                             env,
                             out,
                         );
@@ -753,6 +819,54 @@ impl Execution {
                         );
                         frame.last_event = id;
                         frame.started = true;
+                        let map_run = if map.mode == MapMode::Distributed {
+                            // The run's settings are read once it starts; a bad one fails the
+                            // execution before any MapRun event (AWS records no MapStateFailed).
+                            let tolerance = self.with_effective(&frame, state, |_, scope, _| {
+                                map_run_tolerance(map, scope)
+                            });
+                            let (tolerated_count, tolerated_percentage) = match tolerance {
+                                Ok(tolerance) => tolerance,
+                                Err(error) => {
+                                    frame.started = false;
+                                    return self
+                                        .fail_state(frame_id, frame, state, error, env, out);
+                                }
+                            };
+                            let arn = self.map_run_arn(map.label.as_deref().unwrap_or(&state.name));
+                            let id = self.emit(
+                                out,
+                                frame.last_event,
+                                HistoryEventType::MapRunStarted,
+                                env,
+                                |e| {
+                                    e.map_run_started_event_details =
+                                        Some(aslan_types::history::MapRunStartedEventDetails {
+                                            map_run_arn: Some(arn.clone()),
+                                        });
+                                },
+                            );
+                            frame.last_event = id;
+                            if length == 0 {
+                                let id = self.emit(
+                                    out,
+                                    frame.last_event,
+                                    HistoryEventType::MapRunSucceeded,
+                                    env,
+                                    |_| {},
+                                );
+                                frame.last_event = id;
+                            }
+                            Some(MapRun {
+                                tolerated_count,
+                                tolerated_percentage,
+                                failed: 0,
+                                total: length,
+                            })
+                        } else {
+                            None
+                        };
+                        let map_name = map_run.is_none().then(|| state.name.clone());
                         let items: Vec<(usize, Value)> = items.into_iter().enumerate().collect();
                         self.spawn_children(
                             definition,
@@ -762,7 +876,8 @@ impl Execution {
                             None,
                             map.processor,
                             max_concurrency,
-                            Some(state.name.clone()),
+                            map_name,
+                            map_run,
                             env,
                             out,
                         );
@@ -1681,6 +1796,7 @@ impl Execution {
         scope: ScopeId,
         max_concurrency: usize,
         map_name: Option<String>,
+        map_run: Option<MapRun>,
         env: &Env,
         out: &mut Vec<Command>,
     ) {
@@ -1702,6 +1818,8 @@ impl Execution {
             outer_variables: outer,
             map_name,
             failed: false,
+            quiet: frame.quiet || map_run.is_some(),
+            map_run,
         };
         let join_id = match self.free_joins.pop() {
             Some(id) => {
@@ -1749,8 +1867,12 @@ impl Execution {
         env: &Env,
         out: &mut Vec<Command>,
     ) {
-        let (outer, map_name) = match self.joins[join_id].as_ref() {
-            Some(join) => (join.outer_variables.clone(), join.map_name.clone()),
+        let (outer, map_name, quiet) = match self.joins[join_id].as_ref() {
+            Some(join) => (
+                join.outer_variables.clone(),
+                join.map_name.clone(),
+                join.quiet,
+            ),
             None => return,
         };
         let mut last = last_event;
@@ -1782,6 +1904,7 @@ impl Execution {
             retry_attempts: Vec::new(),
             retry_count: 0,
             started: false,
+            quiet,
         };
         let id = self.alloc_frame(frame);
         if let Some(join) = self.joins[join_id].as_mut() {
@@ -1802,6 +1925,7 @@ impl Execution {
         self.free_frame(frame_id);
         self.release_variables(&frame);
         let Some((join_id, slot)) = frame.parent else {
+            self.quiet = false;
             let output_text = self.options.record_history.then(|| compact(&output));
             self.emit(
                 out,
@@ -1819,6 +1943,31 @@ impl Execution {
             self.finish(Outcome::Succeeded(output), out);
             return;
         };
+        self.child_finished(
+            definition,
+            join_id,
+            slot,
+            output,
+            frame.last_event,
+            env,
+            out,
+        );
+    }
+
+    /// A child frame ended with `output` (a tolerated failure of a Distributed Map's iteration
+    /// ends with its error output): the next pending child starts, and the last one resumes
+    /// the parent.
+    #[allow(clippy::too_many_arguments)]
+    fn child_finished(
+        &mut self,
+        definition: &Definition,
+        join_id: JoinId,
+        slot: usize,
+        output: Value,
+        last_event: i64,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
         let Some(join) = self.joins[join_id].as_mut() else {
             return;
         };
@@ -1832,7 +1981,7 @@ impl Execution {
         let next = join.pending.pop_front();
         let scope = join.scope;
         let finished = join.remaining == 0;
-        let mut last = frame.last_event;
+        let mut last = last_event;
         if let Some(name) = map_name {
             last = self.emit(
                 out,
@@ -1853,6 +2002,19 @@ impl Execution {
         }
         if finished && let Some(join) = self.joins[join_id].take() {
             self.free_joins.push(join_id);
+            if join.map_run.is_some() {
+                let parent_last = self.frames[join.parent]
+                    .as_ref()
+                    .map_or(last, |p| p.last_event);
+                self.quiet = self.frame_is_quiet(join.parent);
+                last = self.emit(
+                    out,
+                    last.max(parent_last),
+                    HistoryEventType::MapRunSucceeded,
+                    env,
+                    |_| {},
+                );
+            }
             if let Some(parent) = self.frames[join.parent].as_mut() {
                 parent.last_event = last.max(parent.last_event);
                 parent.phase = Phase::Resume(Resume::Children(join.results));
@@ -1873,6 +2035,7 @@ impl Execution {
         self.free_frame(frame_id);
         self.release_variables(&frame);
         let Some((join_id, slot)) = frame.parent else {
+            self.quiet = false;
             let (error_name, cause) = (error.error.clone(), error.cause.clone());
             self.emit(
                 out,
@@ -1896,11 +2059,58 @@ impl Execution {
             );
             return;
         };
+        // A Distributed Map's run goes on while its failures stay within what it tolerates;
+        // the failed item's result is its error output.
+        if let Some(run) = self.joins[join_id]
+            .as_mut()
+            .and_then(|j| j.map_run.as_mut())
+        {
+            run.failed += 1;
+            if !run.exceeded() {
+                let output = json!({"Error": error.error, "Cause": error.cause});
+                self.child_finished(
+                    definition,
+                    join_id,
+                    slot,
+                    output,
+                    frame.last_event,
+                    env,
+                    out,
+                );
+                return;
+            }
+        }
         let Some(join) = self.joins[join_id].take() else {
             return;
         };
         self.free_joins.push(join_id);
         let mut last = frame.last_event;
+        let error = if join.map_run.is_some() {
+            let error = StateError::new(
+                "States.ExceedToleratedFailureThreshold",
+                "The specified tolerated failure threshold was exceeded",
+            );
+            let parent_last = self.frames[join.parent]
+                .as_ref()
+                .map_or(last, |p| p.last_event);
+            self.quiet = self.frame_is_quiet(join.parent);
+            last = self.emit(
+                out,
+                last.max(parent_last),
+                HistoryEventType::MapRunFailed,
+                env,
+                |e| {
+                    e.map_run_failed_event_details =
+                        Some(aslan_types::history::MapRunFailedEventDetails {
+                            error: Some(error.error.clone()),
+                            cause: Some(error.cause.clone()),
+                        });
+                },
+            );
+            error
+        } else {
+            error
+        };
         if let Some(name) = &join.map_name {
             last = self.emit(out, last, HistoryEventType::MapIterationFailed, env, |e| {
                 e.map_iteration_failed_event_details =
@@ -1919,8 +2129,9 @@ impl Execution {
             .map(|p| &definition.state(p.state).kind);
         let error = match parent_kind {
             Some(StateKind::Map(map))
-                if map.tolerated_failure_count.is_some()
-                    || map.tolerated_failure_percentage.is_some() =>
+                if map.mode == MapMode::Inline
+                    && (map.tolerated_failure_count.is_some()
+                        || map.tolerated_failure_percentage.is_some()) =>
             {
                 StateError::runtime(format!(
                     "An iteration failed ({}) and the Map has a tolerated failure threshold, which is not supported by this version of aslan",
@@ -2420,6 +2631,9 @@ impl Execution {
         env: &Env,
         fill: impl FnOnce(&mut HistoryEvent),
     ) -> i64 {
+        if self.quiet {
+            return previous;
+        }
         self.event_id += 1;
         if self.options.record_history {
             let mut event = HistoryEvent::new(
@@ -2432,6 +2646,20 @@ impl Execution {
             out.push(Command::Record(Box::new(event)));
         }
         self.event_id
+    }
+
+    /// `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`, as AWS names a Map Run.
+    fn map_run_arn(&self, label: &str) -> String {
+        let parts: Vec<&str> = self.info.state_machine_arn.split(':').collect();
+        let part = |i: usize, default: &'static str| parts.get(i).copied().unwrap_or(default);
+        let uuid = aslan_asl::intrinsics::uuid_v4(self.next_random(), self.next_random());
+        format!(
+            "arn:{}:states:{}:{}:mapRun:{}/{label}:{uuid}",
+            part(1, "aws"),
+            part(3, "us-east-1"),
+            part(4, "123456789012"),
+            self.info.state_machine_name
+        )
     }
 
     fn next_random(&self) -> u64 {
@@ -2685,6 +2913,104 @@ fn display(value: &Value) -> String {
 }
 
 /// JSON type names as AWS's messages use them.
+/// A value as AWS quotes it in messages: a string's text, anything else as JSON.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => compact(other),
+    }
+}
+
+/// The failures a Distributed Map's run tolerates: `ToleratedFailureCount` and
+/// `ToleratedFailurePercentage`, constant, from a path, or from JSONata.
+fn map_run_tolerance(
+    map: &aslan_asl::definition::Map,
+    scope: &Scope<'_>,
+) -> Result<(Option<u64>, Option<f64>), StateError> {
+    let read = |tolerance: &Tolerance, field: &str, kind: &str| -> Result<Value, StateError> {
+        match tolerance {
+            Tolerance::Fixed(n) if n.fract() == 0.0 && *n >= 0.0 => Ok(json!(*n as u64)),
+            Tolerance::Fixed(n) => Ok(json!(n)),
+            Tolerance::Path(path) => scope.select(path).map_err(|_| {
+                StateError::runtime(format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    path.source(),
+                    path.normalized()
+                ))
+            }),
+            Tolerance::Expression(expression) => {
+                let value = eval::expression_value(expression, scope, field)?;
+                if value.is_number() {
+                    Ok(value)
+                } else {
+                    Err(StateError::new(
+                        "States.QueryEvaluationError",
+                        format!(
+                            "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{kind}', but was '{}' for value: {}",
+                            expression.source(),
+                            json_type(&value),
+                            compact(&value)
+                        ),
+                    ))
+                }
+            }
+        }
+    };
+    let invalid = |tolerance: &Tolerance, field: &str, kind: &str, value: &Value| {
+        let source = match tolerance {
+            Tolerance::Path(path) => path.source().to_owned(),
+            _ => compact(value),
+        };
+        StateError::runtime(format!(
+            "The {field}Path field refers to value \"{}\" which is not a valid {kind}: {source}",
+            plain(value)
+        ))
+    };
+    let count = match &map.tolerated_failure_count {
+        None => None,
+        Some(tolerance) => {
+            let value = read(tolerance, "ToleratedFailureCount", "integer")?;
+            match (value.as_u64(), value.as_i64()) {
+                (Some(count), _) => Some(count),
+                (None, Some(_)) => {
+                    return Err(StateError::runtime(
+                        "ToleratedFailureCount must be greater than or equal to 0.",
+                    ));
+                }
+                _ => {
+                    return Err(invalid(
+                        tolerance,
+                        "ToleratedFailureCount",
+                        "integer",
+                        &value,
+                    ));
+                }
+            }
+        }
+    };
+    let percentage = match &map.tolerated_failure_percentage {
+        None => None,
+        Some(tolerance) => {
+            let value = read(tolerance, "ToleratedFailurePercentage", "number")?;
+            let Some(percentage) = value.as_f64() else {
+                return Err(invalid(
+                    tolerance,
+                    "ToleratedFailurePercentage",
+                    "float",
+                    &value,
+                ));
+            };
+            if !(0.0..=100.0).contains(&percentage) {
+                return Err(StateError::runtime(
+                    "ToleratedFailurePercentage must be between 0 and 100.",
+                ));
+            }
+            Some(percentage)
+        }
+    };
+    Ok((count, percentage))
+}
+
 fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

@@ -1,0 +1,257 @@
+//! Distributed Map: each iteration is a child workflow execution on AWS, so its events stay out
+//! of the parent's history (which records `MapRunStarted` and `MapRunSucceeded`/`MapRunFailed`
+//! instead), and the run tolerates as many failed iterations as `ToleratedFailureCount` /
+//! `ToleratedFailurePercentage` allow, failing with `States.ExceedToleratedFailureThreshold`
+//! past that.
+
+use aslan_asl::{Definition, LoadOptions};
+use aslan_interp::{Command, Env, Event, Execution, ExecutionInfo, Options, Outcome};
+use serde_json::{Value, json};
+
+fn definition(value: Value) -> Definition {
+    let parsed = aslan_asl::parse_value(&value, LoadOptions::default());
+    match parsed.definition {
+        Some(definition) => definition,
+        None => panic!("invalid test definition: {:?}", parsed.diagnostics),
+    }
+}
+
+/// Runs a definition without tasks or timers to its end: the outcome and the event types.
+fn run(definition_json: Value, input: Value) -> (Outcome, Vec<String>, Vec<Value>) {
+    let definition = definition(definition_json);
+    let mut execution = Execution::new(
+        ExecutionInfo {
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:e".into(),
+            execution_name: "e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
+            state_machine_name: "M".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            region: "us-east-1".into(),
+            start_time: 1_700_000_000_000,
+            ..Default::default()
+        },
+        Options::default(),
+    );
+    let commands = execution.handle(
+        &definition,
+        Event::Start { input },
+        &Env {
+            now: 1_700_000_000_000,
+        },
+    );
+    let mut outcome = None;
+    let mut types = Vec::new();
+    let mut events = Vec::new();
+    for command in commands {
+        match command {
+            Command::Record(event) => {
+                types.push(event.event_type.as_str().to_owned());
+                events.push(serde_json::to_value(&*event).unwrap_or(Value::Null));
+            }
+            Command::Finish(done) => outcome = Some(done),
+            _ => {}
+        }
+    }
+    (outcome.expect("the execution ends"), types, events)
+}
+
+/// A Distributed Map over `$.items` whose iterations fail for items with `"fail": true`.
+fn machine(map_fields: Value) -> Value {
+    let mut map = json!({
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Check",
+            "States": {
+                "Check": {"Type": "Choice",
+                    "Choices": [{"Variable": "$.fail", "BooleanEquals": true, "Next": "Boom"}],
+                    "Default": "Ok"},
+                "Boom": {"Type": "Fail", "Error": "Item.Bad", "Cause": "bad item"},
+                "Ok": {"Type": "Pass", "OutputPath": "$.n", "End": true}
+            }
+        },
+        "End": true
+    });
+    if let (Some(map), Some(extra)) = (map.as_object_mut(), map_fields.as_object()) {
+        map.extend(extra.clone());
+    }
+    json!({"StartAt": "Each", "States": {"Each": map}})
+}
+
+fn items(failing: &[u64], count: u64) -> Value {
+    let items: Vec<Value> = (1..=count)
+        .map(|n| json!({"n": n, "fail": failing.contains(&n)}))
+        .collect();
+    json!({ "items": items })
+}
+
+#[test]
+fn iterations_are_child_executions_outside_the_history() {
+    let (outcome, types, events) = run(machine(json!({})), items(&[], 3));
+    assert_eq!(outcome, Outcome::Succeeded(json!([1, 2, 3])));
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let arn = events[3]["mapRunStartedEventDetails"]["mapRunArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        arn.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:M/Each:"),
+        "{arn}"
+    );
+    // Event ids stay consecutive: the iterations used none.
+    let ids: Vec<i64> = events.iter().filter_map(|e| e["id"].as_i64()).collect();
+    assert_eq!(ids, (1..=8).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_label_names_the_map_run() {
+    let (_, _, events) = run(machine(json!({"Label": "Batch"})), items(&[], 1));
+    let arn = events[3]["mapRunStartedEventDetails"]["mapRunArn"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(arn.contains(":mapRun:M/Batch:"), "{arn}");
+}
+
+#[test]
+fn without_a_threshold_one_failed_iteration_fails_the_run() {
+    let (outcome, types, _) = run(machine(json!({})), items(&[2], 3));
+    match outcome {
+        Outcome::Failed { error, .. } => {
+            assert_eq!(error, "States.ExceedToleratedFailureThreshold")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(types.contains(&"MapRunFailed".to_owned()));
+    assert!(types.contains(&"MapStateFailed".to_owned()));
+    assert!(!types.iter().any(|t| t.starts_with("Fail")), "{types:?}");
+}
+
+#[test]
+fn a_tolerated_failure_leaves_its_error_as_the_items_result() {
+    let (outcome, types, _) = run(machine(json!({"ToleratedFailureCount": 1})), items(&[2], 3));
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded(json!([1, {"Error": "Item.Bad", "Cause": "bad item"}, 3]))
+    );
+    assert!(types.contains(&"MapRunSucceeded".to_owned()));
+
+    let (outcome, _, _) = run(
+        machine(json!({"ToleratedFailureCount": 1})),
+        items(&[1, 3], 3),
+    );
+    assert!(
+        matches!(&outcome, Outcome::Failed { error, .. } if error == "States.ExceedToleratedFailureThreshold"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn the_percentage_counts_against_all_items() {
+    let tolerant = machine(json!({"ToleratedFailurePercentage": 50}));
+    let (outcome, _, _) = run(tolerant.clone(), items(&[1, 2], 4));
+    assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+    let (outcome, _, _) = run(tolerant, items(&[1, 2, 3], 4));
+    assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome:?}");
+    // With both thresholds, going past either fails the run.
+    let both = machine(json!({"ToleratedFailurePercentage": 100, "ToleratedFailureCount": 1}));
+    let (outcome, _, _) = run(both, items(&[1, 2], 4));
+    assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome:?}");
+}
+
+#[test]
+fn the_threshold_error_can_be_caught() {
+    let mut definition = machine(json!({
+        "Catch": [{"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Next": "Handled"}]
+    }));
+    definition["States"]["Each"]
+        .as_object_mut()
+        .map(|m| m.remove("End"));
+    definition["States"]["Each"]["Next"] = json!("After");
+    definition["States"]["After"] = json!({"Type": "Succeed"});
+    definition["States"]["Handled"] = json!({"Type": "Pass", "End": true});
+    let (outcome, _, _) = run(definition, items(&[1], 2));
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded(json!({
+            "Error": "States.ExceedToleratedFailureThreshold",
+            "Cause": "The specified tolerated failure threshold was exceeded"
+        }))
+    );
+}
+
+#[test]
+fn a_threshold_read_from_the_input_must_be_valid() {
+    let definition = machine(json!({"ToleratedFailureCountPath": "$.tolerate"}));
+    let mut input = items(&[], 1);
+    input["tolerate"] = json!("many");
+    let (outcome, types, _) = run(definition.clone(), input.clone());
+    match outcome {
+        Outcome::Failed { error, cause } => {
+            assert_eq!(error, "States.Runtime");
+            assert!(
+                cause.ends_with(
+                    "The ToleratedFailureCountPath field refers to value \"many\" which is not a valid integer: $.tolerate"
+                ),
+                "{cause}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // AWS records no MapStateFailed here: the run never started.
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "ExecutionFailed"
+        ]
+    );
+    input["tolerate"] = json!(1);
+    input["items"][0]["fail"] = json!(true);
+    let (outcome, _, _) = run(definition, input);
+    assert!(matches!(outcome, Outcome::Succeeded(_)), "{outcome:?}");
+
+    let definition = machine(json!({"ToleratedFailurePercentagePath": "$.tolerate"}));
+    let mut input = items(&[], 1);
+    input["tolerate"] = json!(101);
+    let (outcome, _, _) = run(definition, input);
+    assert!(
+        matches!(&outcome, Outcome::Failed { cause, .. } if cause.ends_with("ToleratedFailurePercentage must be between 0 and 100.")),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn maps_inside_a_distributed_map_record_nothing_either() {
+    let definition = json!({"StartAt": "Outer", "States": {"Outer": {
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "Inner",
+            "States": {"Inner": {"Type": "Map", "ItemProcessor": {
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}
+        },
+        "End": true
+    }}});
+    let (outcome, types, _) = run(definition, json!([[1, 2], [3]]));
+    assert_eq!(outcome, Outcome::Succeeded(json!([[1, 2], [3]])));
+    assert!(
+        !types.iter().any(|t| t.starts_with("MapIteration")),
+        "{types:?}"
+    );
+    assert_eq!(types.iter().filter(|t| *t == "MapStateEntered").count(), 1);
+}
