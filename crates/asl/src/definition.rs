@@ -375,10 +375,10 @@ pub struct Map {
     pub tolerated_failure_percentage: Option<Tolerance>,
     /// `ToleratedFailureCount(Path)`.
     pub tolerated_failure_count: Option<Tolerance>,
-    /// `ItemReader`, `ItemBatcher`, `ResultWriter`, `Label`: kept as written for Distributed Map.
+    /// `ItemReader` and `ResultWriter`: kept as written for Distributed Map.
     pub item_reader: Option<Value>,
     /// `ItemBatcher`.
-    pub item_batcher: Option<Value>,
+    pub item_batcher: Option<ItemBatcher>,
     /// `ResultWriter`.
     pub result_writer: Option<Value>,
     /// `Label`: names the Map Run (default: the state's name).
@@ -418,7 +418,20 @@ pub enum MaxConcurrency {
     Expression(Expression),
 }
 
-/// A tolerated-failure threshold.
+/// A Distributed Map's `ItemBatcher`: each child execution gets `{"Items": [...],
+/// "BatchInput": ...}` with at most so many items and so many bytes of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemBatcher {
+    /// `MaxItemsPerBatch(Path)`.
+    pub max_items: Option<Tolerance>,
+    /// `MaxInputBytesPerBatch(Path)` (at most 256 KiB).
+    pub max_bytes: Option<Tolerance>,
+    /// `BatchInput`, a template.
+    pub batch_input: Option<Template>,
+}
+
+/// A number given as a constant, a path or a JSONata expression: a tolerated-failure
+/// threshold, or a batch limit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tolerance {
     /// A constant.

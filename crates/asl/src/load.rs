@@ -2257,7 +2257,9 @@ impl Loader {
             tolerated_failure_percentage,
             tolerated_failure_count,
             item_reader: node.get("ItemReader").map(Node::to_value),
-            item_batcher: node.get("ItemBatcher").map(Node::to_value),
+            item_batcher: node
+                .get("ItemBatcher")
+                .map(|batcher| self.item_batcher(batcher, pointer, language)),
             result_writer: node.get("ResultWriter").map(Node::to_value),
             label: node
                 .get("Label")
@@ -2265,6 +2267,33 @@ impl Loader {
                 .map(str::to_owned),
             retry: self.retriers(node.get("Retry"), pointer),
             catch: self.catchers(id, node.get("Catch"), pointer, language),
+        }
+    }
+
+    fn item_batcher(&mut self, node: &Node, pointer: &str, language: QueryLanguage) -> ItemBatcher {
+        let at = child(pointer, "ItemBatcher");
+        if node.as_object().is_none() {
+            self.error(
+                &at,
+                node.span,
+                format!(
+                    "The field 'ItemBatcher' must be an object, not {}",
+                    node.type_name()
+                ),
+            );
+        }
+        ItemBatcher {
+            max_items: self.tolerance(node, &at, "MaxItemsPerBatch", language, None),
+            max_bytes: self.tolerance(
+                node,
+                &at,
+                "MaxInputBytesPerBatch",
+                language,
+                Some(262_144.0),
+            ),
+            batch_input: node
+                .get("BatchInput")
+                .map(|input| self.parameters(input, &at, "BatchInput", language)),
         }
     }
 

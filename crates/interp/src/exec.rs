@@ -1662,12 +1662,10 @@ impl Execution {
         frame: &Frame,
         state: &State,
     ) -> Result<(Vec<Value>, usize), StateError> {
-        // Distributed Map's readers, batching, result writing and failure tolerance are their
-        // own issue; until then a definition that needs them fails plainly instead of running
-        // with different semantics.
+        // Distributed Map's readers (S3 objects) and result writing are not built yet; a
+        // definition that needs them fails plainly instead of running with other semantics.
         let unsupported = [
             ("ItemReader", map.item_reader.is_some()),
-            ("ItemBatcher", map.item_batcher.is_some()),
             ("ResultWriter", map.result_writer.is_some()),
         ];
         if let Some((field, _)) = unsupported.iter().find(|(_, used)| *used) {
@@ -1781,6 +1779,10 @@ impl Execution {
                 }
                 selected
             }
+        };
+        let items = match &map.item_batcher {
+            None => items,
+            Some(batcher) => batch_items(batcher, items, scope)?,
         };
         Ok((items, max_concurrency))
     }
@@ -2927,73 +2929,23 @@ fn map_run_tolerance(
     map: &aslan_asl::definition::Map,
     scope: &Scope<'_>,
 ) -> Result<(Option<u64>, Option<f64>), StateError> {
-    let read = |tolerance: &Tolerance, field: &str, kind: &str| -> Result<Value, StateError> {
-        match tolerance {
-            Tolerance::Fixed(n) if n.fract() == 0.0 && *n >= 0.0 => Ok(json!(*n as u64)),
-            Tolerance::Fixed(n) => Ok(json!(n)),
-            Tolerance::Path(path) => scope.select(path).map_err(|_| {
-                StateError::runtime(format!(
-                    "Invalid path '{}' : No results for path: {}",
-                    path.source(),
-                    path.normalized()
-                ))
-            }),
-            Tolerance::Expression(expression) => {
-                let value = eval::expression_value(expression, scope, field)?;
-                if value.is_number() {
-                    Ok(value)
-                } else {
-                    Err(StateError::new(
-                        "States.QueryEvaluationError",
-                        format!(
-                            "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{kind}', but was '{}' for value: {}",
-                            expression.source(),
-                            json_type(&value),
-                            compact(&value)
-                        ),
-                    ))
-                }
-            }
-        }
-    };
-    let invalid = |tolerance: &Tolerance, field: &str, kind: &str, value: &Value| {
-        let source = match tolerance {
-            Tolerance::Path(path) => path.source().to_owned(),
-            _ => compact(value),
-        };
-        StateError::runtime(format!(
-            "The {field}Path field refers to value \"{}\" which is not a valid {kind}: {source}",
-            plain(value)
-        ))
+    let read = |tolerance: &Tolerance, field: &str, kind: &str| {
+        number_field(tolerance, scope, field, kind)
     };
     let count = match &map.tolerated_failure_count {
         None => None,
-        Some(tolerance) => {
-            let value = read(tolerance, "ToleratedFailureCount", "integer")?;
-            match (value.as_u64(), value.as_i64()) {
-                (Some(count), _) => Some(count),
-                (None, Some(_)) => {
-                    return Err(StateError::runtime(
-                        "ToleratedFailureCount must be greater than or equal to 0.",
-                    ));
-                }
-                _ => {
-                    return Err(invalid(
-                        tolerance,
-                        "ToleratedFailureCount",
-                        "integer",
-                        &value,
-                    ));
-                }
-            }
-        }
+        Some(tolerance) => Some(non_negative_integer(
+            tolerance,
+            read(tolerance, "ToleratedFailureCount", "integer")?,
+            "ToleratedFailureCount",
+        )?),
     };
     let percentage = match &map.tolerated_failure_percentage {
         None => None,
         Some(tolerance) => {
             let value = read(tolerance, "ToleratedFailurePercentage", "number")?;
             let Some(percentage) = value.as_f64() else {
-                return Err(invalid(
+                return Err(not_valid(
                     tolerance,
                     "ToleratedFailurePercentage",
                     "float",
@@ -3009,6 +2961,133 @@ fn map_run_tolerance(
         }
     };
     Ok((count, percentage))
+}
+
+/// Groups a Distributed Map's items for `ItemBatcher`: each batch is `{"Items": [...]}` (with
+/// `"BatchInput"` when given) of at most `MaxItemsPerBatch` items whose JSON takes at most
+/// `MaxInputBytesPerBatch` bytes.
+fn batch_items(
+    batcher: &ItemBatcher,
+    items: Vec<Value>,
+    scope: &Scope<'_>,
+) -> Result<Vec<Value>, StateError> {
+    let limit = |tolerance: &Option<Tolerance>, field: &str| -> Result<Option<u64>, StateError> {
+        match tolerance {
+            None => Ok(None),
+            Some(tolerance) => {
+                let value = number_field(tolerance, scope, field, "integer")?;
+                let n = non_negative_integer(tolerance, value, field)?;
+                if n == 0 {
+                    return Err(StateError::runtime(format!(
+                        "{field} must be greater than 0."
+                    )));
+                }
+                Ok(Some(n))
+            }
+        }
+    };
+    let max_items = limit(&batcher.max_items, "MaxItemsPerBatch")?.unwrap_or(u64::MAX);
+    let max_bytes = limit(&batcher.max_bytes, "MaxInputBytesPerBatch")?.map(|n| n.min(262_144));
+    let batch_input = match &batcher.batch_input {
+        Some(template) => Some(eval::template(template, scope, "BatchInput")?),
+        None => None,
+    };
+    let wrap = |items: Vec<Value>| {
+        let mut batch = JsonMap::new();
+        if let Some(input) = &batch_input {
+            batch.insert("BatchInput".to_owned(), input.clone());
+        }
+        batch.insert("Items".to_owned(), Value::Array(items));
+        Value::Object(batch)
+    };
+    let mut batches = Vec::new();
+    let mut current: Vec<Value> = Vec::new();
+    let mut current_bytes = 0usize;
+    for item in items {
+        let bytes = json_size(&item) + 1;
+        if let Some(max) = max_bytes
+            && bytes as u64 > max
+        {
+            return Err(StateError::runtime(format!(
+                "An item of {bytes} bytes does not fit in a batch of MaxInputBytesPerBatch {max} bytes."
+            )));
+        }
+        let full = current.len() as u64 >= max_items
+            || max_bytes.is_some_and(|max| (current_bytes + bytes) as u64 > max);
+        if full && !current.is_empty() {
+            batches.push(wrap(std::mem::take(&mut current)));
+            current_bytes = 0;
+        }
+        current_bytes += bytes;
+        current.push(item);
+    }
+    if !current.is_empty() {
+        batches.push(wrap(current));
+    }
+    Ok(batches)
+}
+
+/// An integer of at least 0 from a number field.
+fn non_negative_integer(
+    tolerance: &Tolerance,
+    value: Value,
+    field: &str,
+) -> Result<u64, StateError> {
+    match (value.as_u64(), value.as_i64()) {
+        (Some(n), _) => Ok(n),
+        (None, Some(_)) => Err(StateError::runtime(format!(
+            "{field} must be greater than or equal to 0."
+        ))),
+        _ => Err(not_valid(tolerance, field, "integer", &value)),
+    }
+}
+
+/// The error for a number field whose value is not a number of the right kind.
+fn not_valid(tolerance: &Tolerance, field: &str, kind: &str, value: &Value) -> StateError {
+    let source = match tolerance {
+        Tolerance::Path(path) => path.source().to_owned(),
+        _ => compact(value),
+    };
+    StateError::runtime(format!(
+        "The {field}Path field refers to value \"{}\" which is not a valid {kind}: {source}",
+        plain(value)
+    ))
+}
+
+/// The value of a number field (a constant, a path or a JSONata expression).
+fn number_field(
+    tolerance: &Tolerance,
+    scope: &Scope<'_>,
+    field: &str,
+    kind: &str,
+) -> Result<Value, StateError> {
+    match tolerance {
+        Tolerance::Fixed(n) if n.fract() == 0.0 && *n >= 0.0 => Ok(json!(*n as u64)),
+        Tolerance::Fixed(n) => Ok(json!(n)),
+        Tolerance::Path(path) => scope.select(path).map_err(|_| {
+            StateError::runtime(format!(
+                "Invalid path '{}' : No results for path: {}",
+                path.source(),
+                path.normalized()
+            ))
+        }),
+        Tolerance::Expression(expression) => {
+            let value = eval::expression_value(expression, scope, field)?;
+            if value.is_number() {
+                Ok(value)
+            } else {
+                Err(StateError::new(
+                    "States.QueryEvaluationError",
+                    format!(
+                        "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{kind}', but was '{}' for value: {}",
+                        expression.source(),
+                        json_type(&value),
+                        compact(&value)
+                    ),
+                ))
+            }
+        }
+    }
 }
 
 fn json_type(value: &Value) -> &'static str {

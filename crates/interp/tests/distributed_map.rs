@@ -255,3 +255,74 @@ fn maps_inside_a_distributed_map_record_nothing_either() {
     );
     assert_eq!(types.iter().filter(|t| *t == "MapStateEntered").count(), 1);
 }
+
+/// A Distributed Map that hands each batch on unchanged.
+fn batching(batcher: Value) -> Value {
+    json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemBatcher": batcher,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
+        },
+        "End": true
+    }}})
+}
+
+#[test]
+fn item_batcher_groups_items_by_count_and_by_size() {
+    let input = json!({"items": [1, 2, 3, 4, 5], "stamp": "today", "per": 2});
+    let (outcome, _, _) = run(
+        batching(
+            json!({"MaxItemsPerBatchPath": "$.per", "BatchInput": {"At.$": "$.stamp", "Kind": "n"}}),
+        ),
+        input.clone(),
+    );
+    let batch = |items: Value| json!({"BatchInput": {"At": "today", "Kind": "n"}, "Items": items});
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded(json!([
+            batch(json!([1, 2])),
+            batch(json!([3, 4])),
+            batch(json!([5]))
+        ]))
+    );
+
+    // Each item takes 2 bytes ("1" and a separator): 5 bytes hold two of them.
+    let (outcome, _, _) = run(batching(json!({"MaxInputBytesPerBatch": 5})), input.clone());
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded(json!([
+            {"Items": [1, 2]}, {"Items": [3, 4]}, {"Items": [5]}
+        ]))
+    );
+
+    let (outcome, _, _) = run(batching(json!({"MaxItemsPerBatch": 0})), input);
+    assert!(
+        matches!(&outcome, Outcome::Failed { error, cause } if error == "States.Runtime" && cause.contains("MaxItemsPerBatch must be greater than 0")),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn item_batcher_in_jsonata() {
+    let mut definition = batching(json!({
+        "MaxItemsPerBatch": "{% $states.input.per %}",
+        "BatchInput": {"count": "{% $count($states.input.items) %}"}
+    }));
+    definition["QueryLanguage"] = json!("JSONata");
+    let map = &mut definition["States"]["Each"];
+    if let Some(map) = map.as_object_mut() {
+        map.remove("ItemsPath");
+    }
+    map["Items"] = json!("{% $states.input.items %}");
+    let (outcome, _, _) = run(definition, json!({"items": ["a", "b", "c"], "per": 2}));
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded(json!([
+            {"BatchInput": {"count": 3}, "Items": ["a", "b"]},
+            {"BatchInput": {"count": 3}, "Items": ["c"]}
+        ]))
+    );
+}
