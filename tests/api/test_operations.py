@@ -1187,3 +1187,34 @@ def test_a_name_stays_taken_after_its_execution_ends(sfn):
     with pytest.raises(ClientError) as excinfo:
         sfn.start_execution(stateMachineArn=machine, name="once", input="{}")
     assert error_code(excinfo) == "ExecutionAlreadyExists"
+
+
+# ---------------------------------------------------------------- distributed map
+
+
+def test_distributed_map_records_its_map_run_not_its_children(sfn):
+    definition = {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "Label": "Orders", "ToleratedFailureCount": 1,
+        "ItemBatcher": {"MaxItemsPerBatch": 2},
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Check",
+            "States": {
+                "Check": {"Type": "Choice", "Choices": [
+                    {"Variable": "$.Items[0]", "NumericEquals": 3, "Next": "Boom"}], "Default": "Ok"},
+                "Boom": {"Type": "Fail", "Error": "Bad", "Cause": "three"},
+                "Ok": {"Type": "Pass", "OutputPath": "$.Items", "End": True},
+            },
+        },
+        "End": True,
+    }}}
+    machine = create(sfn, definition)
+    described = run(sfn, machine, {"items": [1, 2, 3, 4, 5]})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == [[1, 2], {"Error": "Bad", "Cause": "three"}, [5]]
+    events = full_history(sfn, described["executionArn"])
+    types = [e["type"] for e in events]
+    assert types == ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted",
+                     "MapRunSucceeded", "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
+    arn = events[3]["mapRunStartedEventDetails"]["mapRunArn"]
+    assert arn.startswith(machine.replace(":stateMachine:", ":mapRun:") + "/Orders:"), arn
