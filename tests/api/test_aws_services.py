@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from aslan_harness import CREDENTIALS, REGION, ROLE_ARN, Server, free_port, make_client, unique, wait_for_execution
+from aslan_harness import CREDENTIALS, REGION, ROLE_ARN, Server, free_port, full_history, make_client, unique, wait_for_execution
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +167,42 @@ def test_aws_sdk_s3_and_generic_json_services(aslan, moto):
     described, _ = run(aslan, one("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": bucket, "Key": "missing"}))
     assert described["status"] == "FAILED"
     assert described["error"] == "S3.NoSuchKeyException", described
+
+
+def test_distributed_map_reads_items_from_s3(aslan, moto):
+    bucket = unique("items").lower()
+    s3 = aws(moto, "s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="in/items.json", Body=json.dumps([{"n": 1}, {"n": 2}, {"n": 3}]))
+    s3.put_object(Bucket=bucket, Key="in/rows.jsonl", Body='{"n": 4}\n{"n": 5}\n')
+    def processor(name):  # state names are unique across a definition
+        return {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": name, "States": {name: {"Type": "Pass", "End": True}}}
+    states = {
+        "Json": {"Type": "Map", "ItemProcessor": processor("P1"), "ResultPath": "$.json", "Next": "Lines",
+                 "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                                "Parameters": {"Bucket": bucket, "Key": "in/items.json"}}},
+        "Lines": {"Type": "Map", "ItemProcessor": processor("P2"), "ResultPath": "$.lines", "Next": "Keys",
+                  "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"},
+                                 "Parameters": {"Bucket": bucket, "Key": "in/rows.jsonl"}}},
+        "Keys": {"Type": "Map", "ItemProcessor": processor("P3"), "ResultPath": "$.keys", "End": True,
+                 "ItemSelector": {"key.$": "$$.Map.Item.Value.Key"},
+                 "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": bucket, "Prefix": "in/"}}},
+    }
+    described, arn = run(aslan, states, {}, start="Json")
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    assert output["json"] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert output["lines"] == [{"n": 4}, {"n": 5}]
+    assert output["keys"] == [{"key": "in/items.json"}, {"key": "in/rows.jsonl"}]
+    types = [e["type"] for e in full_history(aslan, arn)]
+    assert "TaskScheduled" not in types and types.count("MapRunSucceeded") == 3
+
+    missing = {"M": {"Type": "Map", "ItemProcessor": processor("P"), "End": True,
+                     "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                                    "Parameters": {"Bucket": bucket, "Key": "nope.json"}}}}
+    described, _ = run(aslan, missing, {}, start="M")
+    assert described["status"] == "FAILED" and described["error"] == "States.ItemReaderFailed", described
 
 
 def test_lambda_functions_not_defined_locally_go_to_lambda(aslan, moto):

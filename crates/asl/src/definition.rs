@@ -375,8 +375,9 @@ pub struct Map {
     pub tolerated_failure_percentage: Option<Tolerance>,
     /// `ToleratedFailureCount(Path)`.
     pub tolerated_failure_count: Option<Tolerance>,
-    /// `ItemReader` and `ResultWriter`: kept as written for Distributed Map.
-    pub item_reader: Option<Value>,
+    /// `ItemReader`: where a Distributed Map's items come from instead of its input.
+    pub item_reader: Option<ItemReader>,
+    /// `ResultWriter`: kept as written.
     /// `ItemBatcher`.
     pub item_batcher: Option<ItemBatcher>,
     /// `ResultWriter`.
@@ -416,6 +417,24 @@ pub enum MaxConcurrency {
     Path(JsonPath),
     /// A JSONata expression.
     Expression(Expression),
+}
+
+/// A Distributed Map's `ItemReader`: a resource that reads the items (`s3:getObject` with a
+/// `ReaderConfig.InputType`, or `s3:listObjectsV2`), called with `Parameters`/`Arguments`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemReader {
+    /// `Resource`.
+    pub resource: Resource,
+    /// `Parameters` or `Arguments`.
+    pub parameters: Option<Template>,
+    /// `ReaderConfig.InputType`: `JSON`, `JSONL`, `CSV`, `MANIFEST`, ... (none for a listing).
+    pub input_type: Option<String>,
+    /// `ReaderConfig.CSVHeaderLocation` is `GIVEN`: these `CSVHeaders`; else the first row.
+    pub csv_headers: Option<Vec<String>>,
+    /// `ReaderConfig.CSVDelimiter` as a character (default `,`).
+    pub csv_delimiter: char,
+    /// `ReaderConfig.MaxItems(Path)`: read at most so many items (0: all).
+    pub max_items: Option<Tolerance>,
 }
 
 /// A Distributed Map's `ItemBatcher`: each child execution gets `{"Items": [...],

@@ -2256,7 +2256,9 @@ impl Loader {
             result_path: self.result_path(node.get("ResultPath"), pointer, "ResultPath"),
             tolerated_failure_percentage,
             tolerated_failure_count,
-            item_reader: node.get("ItemReader").map(Node::to_value),
+            item_reader: node
+                .get("ItemReader")
+                .map(|reader| self.item_reader(reader, pointer, language)),
             item_batcher: node
                 .get("ItemBatcher")
                 .map(|batcher| self.item_batcher(batcher, pointer, language)),
@@ -2267,6 +2269,76 @@ impl Loader {
                 .map(str::to_owned),
             retry: self.retriers(node.get("Retry"), pointer),
             catch: self.catchers(id, node.get("Catch"), pointer, language),
+        }
+    }
+
+    fn item_reader(&mut self, node: &Node, pointer: &str, language: QueryLanguage) -> ItemReader {
+        let at = child(pointer, "ItemReader");
+        let resource = match node.get("Resource").and_then(|r| r.as_str()) {
+            Some(arn) => classify_resource(arn),
+            None => {
+                self.error(&at, node.span, "The field 'Resource' must be a string");
+                classify_resource("")
+            }
+        };
+        let (field, parameters) = match (node.get("Parameters"), node.get("Arguments")) {
+            (Some(p), _) => ("Parameters", Some(p)),
+            (None, a) => ("Arguments", a),
+        };
+        let parameters = parameters.map(|p| self.parameters(p, &at, field, language));
+        let config_at = child(&at, "ReaderConfig");
+        let config = node.get("ReaderConfig");
+        let text = |name: &str| {
+            config
+                .and_then(|c| c.get(name))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        let csv_headers = match text("CSVHeaderLocation").as_deref() {
+            Some("GIVEN") => {
+                let headers =
+                    config
+                        .and_then(|c| c.get("CSVHeaders"))
+                        .and_then(|h| match h.to_value() {
+                            Value::Array(items) => Some(
+                                items
+                                    .iter()
+                                    .filter_map(|i| i.as_str().map(str::to_owned))
+                                    .collect::<Vec<_>>(),
+                            ),
+                            _ => None,
+                        });
+                if headers.is_none()
+                    && let Some(config) = config
+                {
+                    self.error(
+                        &config_at,
+                        config.span,
+                        "CSVHeaders must be given when CSVHeaderLocation is GIVEN",
+                    );
+                }
+                headers
+            }
+            _ => None,
+        };
+        let csv_delimiter = match text("CSVDelimiter").as_deref() {
+            Some("SEMICOLON") => ';',
+            Some("PIPE") => '|',
+            Some("SPACE") => ' ',
+            Some("TAB") => '\t',
+            _ => ',',
+        };
+        let max_items = match config {
+            Some(config) => self.tolerance(config, &config_at, "MaxItems", language, None),
+            None => None,
+        };
+        ItemReader {
+            resource,
+            parameters,
+            input_type: text("InputType"),
+            csv_headers,
+            csv_delimiter,
+            max_items,
         }
     }
 

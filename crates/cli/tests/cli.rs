@@ -525,3 +525,69 @@ fn run_hands_activity_tasks_to_workers() {
         "w-1"
     );
 }
+
+#[test]
+fn a_distributed_map_reads_its_items_from_a_local_bucket() {
+    let dir = project(
+        "bucket",
+        &[(
+            "aslan.toml",
+            "[buckets]\norders = \"data\"\n\n[functions.total]\ncommand = [\"python3\", \"-c\", \"import json,sys; e=json.load(sys.stdin); print(sum(int(i['amount']) for i in e['Items']))\"]\n",
+        )],
+    );
+    std::fs::create_dir_all(dir.join("data/2026")).expect("bucket dir");
+    std::fs::write(
+        dir.join("data/2026/orders.csv"),
+        "id,amount\n1,10\n2,20\n3,30\n4,40\n5,50\n",
+    )
+    .expect("object");
+    std::fs::write(dir.join("data/2026/notes.json"), "[]").expect("object");
+    let definition = dir.join("orders.json");
+    std::fs::write(
+        &definition,
+        r#"{"StartAt": "Totals", "States": {
+            "Totals": {"Type": "Map",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 4},
+                    "Parameters": {"Bucket": "orders", "Key.$": "$.key"}},
+                "ItemBatcher": {"MaxItemsPerBatch": 2},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "Sum", "States": {"Sum": {"Type": "Task",
+                        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:total", "End": true}}},
+                "ResultPath": "$.totals", "Next": "Files"},
+            "Files": {"Type": "Map",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                    "Parameters": {"Bucket": "orders", "Prefix": "2026/"}},
+                "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size"},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+                "ResultPath": "$.files", "End": true}}}"#,
+    )
+    .expect("definition");
+    let output = aslan(&[
+        "run",
+        definition.to_str().unwrap_or_default(),
+        "--input",
+        r#"{"key": "2026/orders.csv"}"#,
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        stdout_json(&output)["output"],
+        json!({"key": "2026/orders.csv", "totals": [30, 70],
+            "files": [{"key": "2026/notes.json", "size": 2}, {"key": "2026/orders.csv", "size": 35}]})
+    );
+
+    let output = aslan(&[
+        "run",
+        definition.to_str().unwrap_or_default(),
+        "--input",
+        r#"{"key": "2026/missing.csv"}"#,
+        "--json",
+    ]);
+    assert_eq!(
+        stdout_json(&output)["error"],
+        "States.ItemReaderFailed",
+        "{output:?}"
+    );
+}

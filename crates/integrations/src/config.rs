@@ -77,6 +77,9 @@ pub struct Config {
     /// State machine definition files by name, for nested executions in `aslan run`.
     #[serde(default)]
     pub state_machines: BTreeMap<String, PathBuf>,
+    /// S3 buckets that are local directories, by bucket name.
+    #[serde(default)]
+    pub buckets: BTreeMap<String, PathBuf>,
     /// Where AWS service integrations go, and with which credentials.
     pub aws: Option<crate::aws::AwsConfig>,
     /// The directory the file is in; relative paths are resolved against it.

@@ -7,6 +7,7 @@
 //! holds Step Functions Local's mocked responses, which take precedence for the states they name.
 
 mod aws;
+mod buckets;
 pub mod config;
 pub mod function;
 mod http;
@@ -151,6 +152,7 @@ struct Inner {
     mock: Option<Arc<MockHandler>>,
     callbacks: bool,
     aws: Arc<aws::Aws>,
+    buckets: buckets::Buckets,
 }
 
 /// Routes Task states to their work; see the crate documentation.
@@ -206,6 +208,13 @@ impl Integrations {
                 mock: None,
                 callbacks: false,
                 aws: Arc::new(aws::Aws::new(config.aws.clone(), &config.base_dir, http)),
+                buckets: buckets::Buckets::new(
+                    config
+                        .buckets
+                        .iter()
+                        .map(|(name, path)| (name.clone(), config.resolve(path)))
+                        .collect(),
+                ),
             }),
         })
     }
@@ -362,6 +371,11 @@ impl Inner {
                                 Some(name) => (name, false),
                                 None => (service, true),
                             };
+                            // A bucket named in [buckets] is a local directory.
+                            if name == "s3" && self.buckets.directory(&request.parameters).is_some()
+                            {
+                                return self.buckets.call(action, &request.parameters).await;
+                            }
                             // Step Functions is this engine, unless [aws] sends it elsewhere.
                             if name == "sfn"
                                 && !self.aws.has_endpoint("sfn")

@@ -104,6 +104,8 @@ enum Resume {
     WaitOver,
     Children(Vec<Value>),
     ChildFailed(StateError),
+    /// A Distributed Map's `ItemReader` answered.
+    ItemsRead(Result<Value, StateError>),
 }
 
 #[derive(Debug)]
@@ -183,6 +185,8 @@ impl MapRun {
 #[derive(Debug)]
 struct TaskWait {
     frame: FrameId,
+    /// A Distributed Map's `ItemReader` call: no Task events, its answer becomes items.
+    reader: bool,
     timeout_timer: Option<TimerId>,
     heartbeat_timer: Option<(TimerId, u64)>,
     started: bool,
@@ -358,6 +362,11 @@ impl Execution {
             Event::TaskStarted { task, worker } => self.task_started(task, worker, env, out),
             Event::TaskSucceeded { task, output } => {
                 if let Some(wait) = self.finish_task(task, out) {
+                    if wait.reader {
+                        self.resume(wait.frame, Resume::ItemsRead(Ok(output)));
+                        self.run(definition, env, out);
+                        return;
+                    }
                     let output_text = self.options.record_history.then(|| compact(&output));
                     self.record_task_end(&wait, output_text, env, out, None);
                     self.resume(wait.frame, Resume::TaskSucceeded(output));
@@ -366,6 +375,11 @@ impl Execution {
             Event::TaskFailed { task, error, cause } => {
                 if let Some(wait) = self.finish_task(task, out) {
                     let error = StateError::new(error, cause);
+                    if wait.reader {
+                        self.resume(wait.frame, Resume::ItemsRead(Err(error)));
+                        self.run(definition, env, out);
+                        return;
+                    }
                     self.record_task_end(&wait, None, env, out, Some(&error));
                     self.resume(wait.frame, Resume::TaskFailed(error));
                 }
@@ -570,7 +584,9 @@ impl Execution {
                 self.begin(definition, frame_id, frame, state, env, out)
             }
             Phase::Retry => self.begin(definition, frame_id, frame, state, env, out),
-            Phase::Resume(resume) => self.resume_state(frame_id, frame, state, resume, env, out),
+            Phase::Resume(resume) => {
+                self.resume_state(definition, frame_id, frame, state, resume, env, out)
+            }
             Phase::Waiting => Step::Park(frame),
         }
     }
@@ -804,7 +820,6 @@ impl Execution {
                 match prepared {
                     Err(error) => self.fail_state(frame_id, frame, state, error, env, out),
                     Ok((items, max_concurrency)) => {
-                        let length = items.len();
                         let id = self.emit(
                             out,
                             frame.last_event,
@@ -813,79 +828,198 @@ impl Execution {
                             |e| {
                                 e.map_state_started_event_details =
                                     Some(aslan_types::history::MapStateStartedEventDetails {
-                                        length: Some(length as i32),
+                                        length: items.as_ref().map(|items| items.len() as i32),
                                     });
                             },
                         );
                         frame.last_event = id;
                         frame.started = true;
-                        let map_run = if map.mode == MapMode::Distributed {
-                            // The run's settings are read once it starts; a bad one fails the
-                            // execution before any MapRun event (AWS records no MapStateFailed).
-                            let tolerance = self.with_effective(&frame, state, |_, scope, _| {
-                                map_run_tolerance(map, scope)
-                            });
-                            let (tolerated_count, tolerated_percentage) = match tolerance {
-                                Ok(tolerance) => tolerance,
-                                Err(error) => {
-                                    frame.started = false;
-                                    return self
-                                        .fail_state(frame_id, frame, state, error, env, out);
-                                }
-                            };
-                            let arn = self.map_run_arn(map.label.as_deref().unwrap_or(&state.name));
-                            let id = self.emit(
-                                out,
-                                frame.last_event,
-                                HistoryEventType::MapRunStarted,
+                        if map.mode == MapMode::Inline {
+                            let items = items.unwrap_or_default();
+                            let items: Vec<(usize, Value)> =
+                                items.into_iter().enumerate().collect();
+                            self.spawn_children(
+                                definition,
+                                frame_id,
+                                &mut frame,
+                                items,
+                                None,
+                                map.processor,
+                                max_concurrency,
+                                Some(state.name.clone()),
+                                None,
                                 env,
-                                |e| {
-                                    e.map_run_started_event_details =
-                                        Some(aslan_types::history::MapRunStartedEventDetails {
-                                            map_run_arn: Some(arn.clone()),
-                                        });
-                                },
+                                out,
                             );
-                            frame.last_event = id;
-                            if length == 0 {
-                                let id = self.emit(
-                                    out,
-                                    frame.last_event,
-                                    HistoryEventType::MapRunSucceeded,
-                                    env,
-                                    |_| {},
-                                );
-                                frame.last_event = id;
-                            }
-                            Some(MapRun {
-                                tolerated_count,
-                                tolerated_percentage,
-                                failed: 0,
-                                total: length,
-                            })
-                        } else {
-                            None
-                        };
-                        let map_name = map_run.is_none().then(|| state.name.clone());
-                        let items: Vec<(usize, Value)> = items.into_iter().enumerate().collect();
-                        self.spawn_children(
-                            definition,
-                            frame_id,
-                            &mut frame,
-                            items,
-                            None,
-                            map.processor,
-                            max_concurrency,
-                            map_name,
-                            map_run,
-                            env,
+                            return Step::Park(frame);
+                        }
+                        // The run's settings are read once it starts; a bad one fails the
+                        // execution before any MapRun event (AWS records no MapStateFailed).
+                        if let Err(error) = self.with_effective(&frame, state, |_, scope, _| {
+                            map_run_tolerance(map, scope)
+                        }) {
+                            frame.started = false;
+                            return self.fail_state(frame_id, frame, state, error, env, out);
+                        }
+                        let arn = self.map_run_arn(map.label.as_deref().unwrap_or(&state.name));
+                        let id = self.emit(
                             out,
+                            frame.last_event,
+                            HistoryEventType::MapRunStarted,
+                            env,
+                            |e| {
+                                e.map_run_started_event_details =
+                                    Some(aslan_types::history::MapRunStartedEventDetails {
+                                        map_run_arn: Some(arn.clone()),
+                                    });
+                            },
                         );
-                        Step::Park(frame)
+                        frame.last_event = id;
+                        match items {
+                            Some(items) => self.start_map_run(
+                                definition, frame_id, frame, state, map, items, env, out,
+                            ),
+                            None => self.read_items(frame_id, frame, state, map, env, out),
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Starts a Distributed Map's child executions over `items` (already selected and batched).
+    #[allow(clippy::too_many_arguments)]
+    fn start_map_run(
+        &mut self,
+        definition: &Definition,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        map: &aslan_asl::definition::Map,
+        items: Vec<Value>,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let settings = self.with_effective(&frame, state, |_, scope, _| {
+            Ok((map_run_tolerance(map, scope)?, map_concurrency(map, scope)?))
+        });
+        let ((tolerated_count, tolerated_percentage), max_concurrency) = match settings {
+            Ok(settings) => settings,
+            Err(error) => return self.fail_state(frame_id, frame, state, error, env, out),
+        };
+        if items.is_empty() {
+            let id = self.emit(
+                out,
+                frame.last_event,
+                HistoryEventType::MapRunSucceeded,
+                env,
+                |_| {},
+            );
+            frame.last_event = id;
+        }
+        let map_run = MapRun {
+            tolerated_count,
+            tolerated_percentage,
+            failed: 0,
+            total: items.len(),
+        };
+        let items: Vec<(usize, Value)> = items.into_iter().enumerate().collect();
+        self.spawn_children(
+            definition,
+            frame_id,
+            &mut frame,
+            items,
+            None,
+            map.processor,
+            max_concurrency,
+            None,
+            Some(map_run),
+            env,
+            out,
+        );
+        Step::Park(frame)
+    }
+
+    /// Calls a Distributed Map's `ItemReader` (a task with no history of its own); the answer
+    /// comes back as `Resume::ItemsRead`.
+    fn read_items(
+        &mut self,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        map: &aslan_asl::definition::Map,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let Some(reader) = &map.item_reader else {
+            return Step::Failed(frame, StateError::runtime("Internal error: no ItemReader"));
+        };
+        let parameters = match &reader.parameters {
+            None => Ok(Value::Object(JsonMap::new())),
+            Some(template) => self.with_effective(&frame, state, |_, scope, _| {
+                eval::template(template, scope, "ItemReader")
+            }),
+        };
+        let parameters = match parameters {
+            Ok(parameters) => parameters,
+            Err(error) => return self.map_run_failed(frame_id, frame, state, error, env, out),
+        };
+        let id = TaskId(self.next_id);
+        self.next_id += 1;
+        self.tasks.insert(
+            id,
+            TaskWait {
+                frame: frame_id,
+                reader: true,
+                timeout_timer: None,
+                heartbeat_timer: None,
+                started: false,
+                resource_type: String::new(),
+                resource: String::new(),
+            },
+        );
+        out.push(Command::ScheduleTask(Box::new(TaskRequest {
+            id,
+            execution_arn: self.info.execution_arn.clone(),
+            state_name: state.name.clone(),
+            resource: reader.resource.clone(),
+            parameters,
+            task_token: None,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            retry_count: 0,
+        })));
+        frame.phase = Phase::Waiting;
+        Step::Park(frame)
+    }
+
+    /// The Map Run failed before its children ran (its items could not be read): `MapRunFailed`,
+    /// then the state fails with `States.ItemReaderFailed`.
+    fn map_run_failed(
+        &mut self,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        error: StateError,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let error = StateError::new("States.ItemReaderFailed", error.cause);
+        let id = self.emit(
+            out,
+            frame.last_event,
+            HistoryEventType::MapRunFailed,
+            env,
+            |e| {
+                e.map_run_failed_event_details =
+                    Some(aslan_types::history::MapRunFailedEventDetails {
+                        error: Some(error.error.clone()),
+                        cause: Some(error.cause.clone()),
+                    });
+            },
+        );
+        frame.last_event = id;
+        self.fail_state_with(frame_id, frame, state, error, false, env, out)
     }
 
     /// Finishes a state whose output is its effective input (Choice, Wait, Succeed).
@@ -1541,6 +1675,7 @@ impl Execution {
     #[allow(clippy::too_many_arguments)]
     fn resume_state(
         &mut self,
+        definition: &Definition,
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
@@ -1592,6 +1727,31 @@ impl Execution {
                     env,
                     out,
                 )
+            }
+            (Resume::ItemsRead(read), StateKind::Map(map)) => {
+                let Some(reader) = &map.item_reader else {
+                    return Step::Failed(
+                        frame,
+                        StateError::runtime("Internal error: no ItemReader"),
+                    );
+                };
+                let items = read.and_then(|result| {
+                    self.with_effective(&frame, state, |this, scope, _| {
+                        let max_items = match &reader.max_items {
+                            None => None,
+                            Some(field) => Some(max_items(field, scope)?),
+                        };
+                        let items = crate::reader::read_items(reader, &result, max_items)
+                            .map_err(|cause| StateError::new("States.ItemReaderFailed", cause))?;
+                        this.select_and_batch(map, items, scope, &frame, state)
+                    })
+                });
+                match items {
+                    Ok(items) => {
+                        self.start_map_run(definition, frame_id, frame, state, map, items, env, out)
+                    }
+                    Err(error) => self.map_run_failed(frame_id, frame, state, error, env, out),
+                }
             }
             (Resume::TaskFailed(error) | Resume::ChildFailed(error), _) => {
                 self.fail_state_with(frame_id, frame, state, error, false, env, out)
@@ -1661,17 +1821,19 @@ impl Execution {
         scope: &Scope<'_>,
         frame: &Frame,
         state: &State,
-    ) -> Result<(Vec<Value>, usize), StateError> {
+    ) -> Result<(Option<Vec<Value>>, usize), StateError> {
         // Distributed Map's readers (S3 objects) and result writing are not built yet; a
         // definition that needs them fails plainly instead of running with other semantics.
-        let unsupported = [
-            ("ItemReader", map.item_reader.is_some()),
-            ("ResultWriter", map.result_writer.is_some()),
-        ];
+        let unsupported = [("ResultWriter", map.result_writer.is_some())];
         if let Some((field, _)) = unsupported.iter().find(|(_, used)| *used) {
             return Err(StateError::runtime(format!(
                 "The Map field '{field}' (Distributed Map) is not supported by this version of aslan"
             )));
+        }
+        let max_concurrency = map_concurrency(map, scope)?;
+        // With an ItemReader the items are read once the Map Run starts (ItemsPath is unused).
+        if map.mode == MapMode::Distributed && map.item_reader.is_some() {
+            return Ok((None, max_concurrency));
         }
         let items = match &map.items {
             ItemsSource::Path(path) => {
@@ -1720,46 +1882,19 @@ impl Execution {
                 }
             },
         };
-        let max_concurrency = match &map.max_concurrency {
-            MaxConcurrency::Fixed(n) => *n as usize,
-            MaxConcurrency::Path(path) => {
-                let value = scope.select(path).map_err(|_| {
-                    StateError::runtime(format!(
-                        "Invalid path '{}' : No results for path: {}",
-                        path.source(),
-                        path.normalized()
-                    ))
-                })?;
-                match value.as_u64() {
-                    Some(n) if n <= u32::MAX as u64 => n as usize,
-                    _ => {
-                        return Err(StateError::runtime(format!(
-                            "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}",
-                            compact(&value),
-                            path.source()
-                        )));
-                    }
-                }
-            }
-            MaxConcurrency::Expression(expression) => {
-                let value = eval::expression_value(expression, scope, "MaxConcurrency")?;
-                match value.as_u64() {
-                    Some(n) if n <= u32::MAX as u64 => n as usize,
-                    _ => {
-                        return Err(StateError::new(
-                            "States.QueryEvaluationError",
-                            format!(
-                                "The JSONata expression '{}' specified for the field 'MaxConcurrency' returned an unexpected result type. Expected 'integer', but was '{}' for value: {}",
-                                expression.source(),
-                                json_type(&value),
-                                compact(&value)
-                            ),
-                        ));
-                    }
-                }
-            }
-        };
-        // ItemSelector runs once per item, with `$$.Map.Item` set.
+        let items = self.select_and_batch(map, items, scope, frame, state)?;
+        Ok((Some(items), max_concurrency))
+    }
+
+    /// `ItemSelector` (once per item, with `$$.Map.Item` set), then `ItemBatcher`.
+    fn select_and_batch(
+        &self,
+        map: &aslan_asl::definition::Map,
+        items: Vec<Value>,
+        scope: &Scope<'_>,
+        frame: &Frame,
+        state: &State,
+    ) -> Result<Vec<Value>, StateError> {
         let items = match &map.item_selector {
             None => items,
             Some(selector) => {
@@ -1784,7 +1919,7 @@ impl Execution {
             None => items,
             Some(batcher) => batch_items(batcher, items, scope)?,
         };
-        Ok((items, max_concurrency))
+        Ok(items)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2414,6 +2549,7 @@ impl Execution {
             id,
             TaskWait {
                 frame: frame_id,
+                reader: false,
                 timeout_timer,
                 heartbeat_timer,
                 started: false,
@@ -2441,10 +2577,14 @@ impl Execution {
         env: &Env,
         out: &mut Vec<Command>,
     ) {
-        let Some(wait) = self.tasks.get(&task) else {
+        let Some(wait) = self.tasks.get_mut(&task) else {
             return;
         };
         if wait.started {
+            return;
+        }
+        if wait.reader {
+            wait.started = true;
             return;
         }
         let frame_id = wait.frame;
@@ -2915,6 +3055,78 @@ fn display(value: &Value) -> String {
 }
 
 /// JSON type names as AWS's messages use them.
+/// `MaxConcurrency(Path)` of a Map; 0 is no limit.
+fn map_concurrency(
+    map: &aslan_asl::definition::Map,
+    scope: &Scope<'_>,
+) -> Result<usize, StateError> {
+    Ok(match &map.max_concurrency {
+        MaxConcurrency::Fixed(n) => *n as usize,
+        MaxConcurrency::Path(path) => {
+            let value = scope.select(path).map_err(|_| {
+                StateError::runtime(format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    path.source(),
+                    path.normalized()
+                ))
+            })?;
+            match value.as_u64() {
+                Some(n) if n <= u32::MAX as u64 => n as usize,
+                _ => {
+                    return Err(StateError::runtime(format!(
+                        "The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}",
+                        compact(&value),
+                        path.source()
+                    )));
+                }
+            }
+        }
+        MaxConcurrency::Expression(expression) => {
+            let value = eval::expression_value(expression, scope, "MaxConcurrency")?;
+            match value.as_u64() {
+                Some(n) if n <= u32::MAX as u64 => n as usize,
+                _ => {
+                    return Err(StateError::new(
+                        "States.QueryEvaluationError",
+                        format!(
+                            "The JSONata expression '{}' specified for the field 'MaxConcurrency' returned an unexpected result type. Expected 'integer', but was '{}' for value: {}",
+                            expression.source(),
+                            json_type(&value),
+                            compact(&value)
+                        ),
+                    ));
+                }
+            }
+        }
+    })
+}
+
+/// `ReaderConfig.MaxItems(Path)`: a count (a numeric string counts too); 0 reads everything.
+fn max_items(field: &Tolerance, scope: &Scope<'_>) -> Result<u64, StateError> {
+    let value = match field {
+        Tolerance::Path(path) => scope.select(path).map_err(|_| {
+            StateError::runtime(format!(
+                "Invalid path '{}' : No results for path: {}",
+                path.source(),
+                path.normalized()
+            ))
+        })?,
+        other => number_field(other, scope, "MaxItems", "integer")?,
+    };
+    let number = match &value {
+        Value::String(text) => text.trim().parse::<f64>().ok(),
+        other => other.as_f64(),
+    };
+    match number {
+        Some(n) if n < 0.0 => Err(StateError::new(
+            "States.ItemReaderFailed",
+            "field MaxItems must be positive",
+        )),
+        Some(n) if n.fract() == 0.0 => Ok(n as u64),
+        _ => Err(not_valid(field, "MaxItems", "integer", &value)),
+    }
+}
+
 /// A value as AWS quotes it in messages: a string's text, anything else as JSON.
 fn plain(value: &Value) -> String {
     match value {

@@ -12,6 +12,7 @@ mod error;
 mod eval;
 mod exec;
 mod history;
+mod reader;
 mod size;
 mod vars;
 

@@ -326,3 +326,156 @@ fn item_batcher_in_jsonata() {
         ]))
     );
 }
+
+/// A Distributed Map reading its items with `reader`, each iteration passing its item on.
+fn reading(reader: Value) -> Definition {
+    definition(json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map",
+        "ItemsPath": "$.unused",
+        "ItemReader": reader,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
+        },
+        "End": true
+    }}}))
+}
+
+fn start(definition: &Definition, input: Value) -> (Execution, Vec<Command>) {
+    let mut execution = Execution::new(
+        ExecutionInfo {
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
+            state_machine_name: "M".into(),
+            ..Default::default()
+        },
+        Options::default(),
+    );
+    let commands = execution.handle(definition, Event::Start { input }, &Env { now: 0 });
+    (execution, commands)
+}
+
+fn types_of(commands: &[Command]) -> Vec<String> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Record(event) => Some(event.event_type.as_str().to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn item_reader_reads_through_a_task_with_no_history_of_its_own() {
+    let definition = reading(json!({
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItemsPath": "$.max"},
+        "Parameters": {"Bucket.$": "$.bucket", "Key": "rows.csv"}
+    }));
+    let (mut execution, commands) = start(&definition, json!({"bucket": "data", "max": "2"}));
+    let request = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::ScheduleTask(request) => Some(request.clone()),
+            _ => None,
+        })
+        .expect("the reader is called");
+    assert_eq!(request.resource.arn, "arn:aws:states:::s3:getObject");
+    assert_eq!(
+        request.parameters,
+        json!({"Bucket": "data", "Key": "rows.csv"})
+    );
+    assert_eq!(
+        types_of(&commands),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted"
+        ]
+    );
+    let env = Env { now: 1 };
+    let mut commands = execution.handle(
+        &definition,
+        Event::TaskStarted {
+            task: request.id,
+            worker: None,
+        },
+        &env,
+    );
+    commands.extend(execution.handle(
+        &definition,
+        Event::TaskSucceeded {
+            task: request.id,
+            output: json!({"Body": "a,b\n1,2\n3,4\n5,6\n", "ContentLength": 20}),
+        },
+        &env,
+    ));
+    assert_eq!(
+        types_of(&commands),
+        [
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        execution.outcome(),
+        Some(&Outcome::Succeeded(
+            json!([{"a": "1", "b": "2"}, {"a": "3", "b": "4"}])
+        ))
+    );
+}
+
+#[test]
+fn a_reader_that_fails_fails_the_map_run() {
+    let definition = reading(json!({
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "b", "Key": "k"}
+    }));
+    for (answer, cause) in [
+        (
+            Event::TaskFailed {
+                task: aslan_interp::TaskId(0),
+                error: "S3.NoSuchKeyException".into(),
+                cause: "The specified key does not exist.".into(),
+            },
+            "The specified key does not exist.",
+        ),
+        (
+            Event::TaskSucceeded {
+                task: aslan_interp::TaskId(0),
+                output: json!({"Body": "{\"not\": \"a list\"}"}),
+            },
+            "Attempting to map over non-iterable node.",
+        ),
+    ] {
+        let (mut execution, commands) = start(&definition, json!({}));
+        let task = commands
+            .iter()
+            .find_map(|c| match c {
+                Command::ScheduleTask(request) => Some(request.id),
+                _ => None,
+            })
+            .expect("the reader is called");
+        let answer = match answer {
+            Event::TaskFailed { error, cause, .. } => Event::TaskFailed { task, error, cause },
+            Event::TaskSucceeded { output, .. } => Event::TaskSucceeded { task, output },
+            other => other,
+        };
+        let commands = execution.handle(&definition, answer, &Env { now: 1 });
+        assert_eq!(
+            types_of(&commands),
+            ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
+        );
+        assert_eq!(
+            execution.outcome(),
+            Some(&Outcome::Failed {
+                error: "States.ItemReaderFailed".into(),
+                cause: cause.into()
+            })
+        );
+    }
+}
