@@ -112,6 +112,7 @@ fn is_task_failure(kind: &str) -> bool {
             | "LambdaFunctionScheduleFailed"
             | "LambdaFunctionStartFailed"
             | "EvaluationFailed"
+            | "MapRunFailed"
     )
 }
 
@@ -226,8 +227,15 @@ pub fn runs(definition: &Definition, history: &[Value], running: bool) -> Vec<Ru
                         Some(origin) => (runs[origin].error.clone(), runs[origin].cause.clone()),
                         None => (None, None),
                     };
-                    let error = detail(&event, "error").map(str::to_owned).or(error);
-                    let cause = detail(&event, "cause").map(str::to_owned).or(cause);
+                    // A Distributed Map's error is on its MapRunFailed.
+                    let error = detail(&event, "error")
+                        .map(str::to_owned)
+                        .or(error)
+                        .or_else(|| runs[run].error.clone());
+                    let cause = detail(&event, "cause")
+                        .map(str::to_owned)
+                        .or(cause)
+                        .or_else(|| runs[run].cause.clone());
                     if let Some(origin) = origin
                         && open[origin]
                         && runs[origin].failed_event.is_none()
@@ -459,6 +467,27 @@ mod tests {
         assert_eq!(parallel.status, RunStatus::Failed);
         assert_eq!(parallel.error.as_deref(), Some("aslan.TaskNotConfigured"));
         assert_eq!(status_of(&runs, "Slow"), vec![RunStatus::Aborted]);
+    }
+
+    #[test]
+    fn a_distributed_map_fails_with_its_map_runs_error() {
+        let (definition, events) = history(
+            r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}}}}"#,
+            serde_json::json!([1]),
+        );
+        let runs = runs(&definition, &events, false);
+        let map = runs.iter().find(|r| r.state == "M").expect("M");
+        assert_eq!(map.status, RunStatus::Failed);
+        assert_eq!(
+            map.error.as_deref(),
+            Some("States.ExceedToleratedFailureThreshold")
+        );
+        assert!(
+            runs.iter().all(|r| r.state != "F"),
+            "children are not in the history"
+        );
     }
 
     #[test]
