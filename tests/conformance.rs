@@ -10,7 +10,7 @@ use std::path::Path;
 
 use aslan_asl::{LoadOptions, MachineType};
 use aslan_conformance::{
-    compare, data_dir, machine_type, read_cases, run_lambda_case, run_pure_case,
+    compare, data_dir, machine_type, read_cases, run_bucket_case, run_lambda_case, run_pure_case,
 };
 use serde_json::Value;
 
@@ -85,11 +85,19 @@ fn main() {
         let only_long_waits = category == "services"
             && requires == ["wait>5s"]
             && case["expected"]["status"] != "ABORTED";
-        // Distributed Maps over items in the input (no S3 reader or writer) run in process.
+        // Distributed Maps over items in the input run in process; those that read or write
+        // S3 buckets they name themselves (no fixture filled them) get local directories.
         let distributed_map = category == "services" && requires == ["distributed-map"];
+        let with_buckets = category == "services" && requires == ["distributed-map", "s3"];
         let outcome = match category {
             "pure" => run_pure_case(case),
             _ if only_long_waits || distributed_map => run_pure_case(case),
+            _ if with_buckets => {
+                let dir = scratch.join(name);
+                let outcome = run_bucket_case(case, &dir);
+                let _ = std::fs::remove_dir_all(&dir);
+                outcome
+            }
             "lambda-mock" => {
                 let dir = scratch.join(name);
                 let outcome = run_lambda_case(case, &dir);
@@ -103,7 +111,7 @@ fn main() {
         };
         let (group, events) = if category == "lambda-mock" {
             (&mut lambda, &mut lambda_events)
-        } else if distributed_map {
+        } else if distributed_map || with_buckets {
             (&mut distributed, &mut distributed_events)
         } else if uses_jsonata {
             (&mut pure_jsonata, &mut jsonata_events)
@@ -199,7 +207,7 @@ fn main() {
     );
     line(
         &mut report,
-        "Distributed Map cases over input items (no S3)",
+        "Distributed Map cases (input items, or S3 buckets as local directories)",
         &distributed,
     );
     line(

@@ -447,6 +447,41 @@ pub fn run_lambda_case(case: &Value, scratch: &Path) -> Result<Actual, String> {
     run_case(case, Arc::new(handler))
 }
 
+/// Runs a case that needs S3 buckets it names itself (no fixture filled them): each bucket the
+/// definition names becomes an empty local directory (`[buckets]` of aslan.toml).
+pub fn run_bucket_case(case: &Value, scratch: &Path) -> Result<Actual, String> {
+    fn buckets(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(object) => {
+                for (key, item) in object {
+                    match (key.as_str(), item) {
+                        ("Bucket", Value::String(name)) => found.push(name.clone()),
+                        _ => buckets(item, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| buckets(item, found)),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    buckets(&case["definition"], &mut names);
+    let mut config = String::from("[buckets]\n");
+    for name in names {
+        std::fs::create_dir_all(scratch.join("buckets").join(&name)).map_err(|e| e.to_string())?;
+        config.push_str(&format!(
+            "{} = {}\n",
+            serde_json::to_string(&name).unwrap_or_default(),
+            serde_json::to_string(&format!("buckets/{name}")).unwrap_or_default()
+        ));
+    }
+    let path = scratch.join("aslan.toml");
+    std::fs::write(&path, config).map_err(|e| e.to_string())?;
+    let config = aslan_integrations::Config::load(&path).map_err(|e| e.to_string())?;
+    let handler = aslan_integrations::Integrations::new(&config).map_err(|e| e.to_string())?;
+    run_case(case, Arc::new(handler))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -185,9 +185,11 @@ def test_distributed_map_reads_items_from_s3(aslan, moto):
         "Lines": {"Type": "Map", "ItemProcessor": processor("P2"), "ResultPath": "$.lines", "Next": "Keys",
                   "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"},
                                  "Parameters": {"Bucket": bucket, "Key": "in/rows.jsonl"}}},
-        "Keys": {"Type": "Map", "ItemProcessor": processor("P3"), "ResultPath": "$.keys", "End": True,
+        "Keys": {"Type": "Map", "ItemProcessor": processor("P3"), "ResultPath": "$.keys", "Next": "Write",
                  "ItemSelector": {"key.$": "$$.Map.Item.Value.Key"},
                  "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": bucket, "Prefix": "in/"}}},
+        "Write": {"Type": "Map", "ItemProcessor": processor("P4"), "ItemsPath": "$.json", "ResultPath": "$.written", "End": True,
+                  "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": bucket, "Prefix": "out"}}},
     }
     described, arn = run(aslan, states, {}, start="Json")
     assert described["status"] == "SUCCEEDED", described
@@ -195,8 +197,14 @@ def test_distributed_map_reads_items_from_s3(aslan, moto):
     assert output["json"] == [{"n": 1}, {"n": 2}, {"n": 3}]
     assert output["lines"] == [{"n": 4}, {"n": 5}]
     assert output["keys"] == [{"key": "in/items.json"}, {"key": "in/rows.jsonl"}]
+    details = output["written"]["ResultWriterDetails"]
+    assert details["Bucket"] == bucket and details["Key"].startswith("out/")
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=details["Key"])["Body"].read())
+    written = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+    children = json.loads(s3.get_object(Bucket=bucket, Key=written)["Body"].read())
+    assert [json.loads(c["Output"]) for c in children] == [{"n": 1}, {"n": 2}, {"n": 3}]
     types = [e["type"] for e in full_history(aslan, arn)]
-    assert "TaskScheduled" not in types and types.count("MapRunSucceeded") == 3
+    assert "TaskScheduled" not in types and types.count("MapRunSucceeded") == 4
 
     missing = {"M": {"Type": "Map", "ItemProcessor": processor("P"), "End": True,
                      "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},

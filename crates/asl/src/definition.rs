@@ -377,11 +377,10 @@ pub struct Map {
     pub tolerated_failure_count: Option<Tolerance>,
     /// `ItemReader`: where a Distributed Map's items come from instead of its input.
     pub item_reader: Option<ItemReader>,
-    /// `ResultWriter`: kept as written.
     /// `ItemBatcher`.
     pub item_batcher: Option<ItemBatcher>,
-    /// `ResultWriter`.
-    pub result_writer: Option<Value>,
+    /// `ResultWriter`: where a Distributed Map writes its children's results.
+    pub result_writer: Option<ResultWriter>,
     /// `Label`: names the Map Run (default: the state's name).
     pub label: Option<String>,
     /// `Retry`.
@@ -435,6 +434,20 @@ pub struct ItemReader {
     pub csv_delimiter: char,
     /// `ReaderConfig.MaxItems(Path)`: read at most so many items (0: all).
     pub max_items: Option<Tolerance>,
+}
+
+/// A Distributed Map's `ResultWriter`: `s3:putObject` with `Parameters`/`Arguments` naming
+/// `Bucket` and `Prefix`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultWriter {
+    /// `Resource`.
+    pub resource: Resource,
+    /// `Parameters` or `Arguments`.
+    pub parameters: Option<Template>,
+    /// `WriterConfig.OutputType` (`JSON` or `JSONL`), when given.
+    pub output_type: Option<String>,
+    /// `WriterConfig.Transformation` (`NONE`, `COMPACT`, `FLATTEN`), when given.
+    pub transformation: Option<String>,
 }
 
 /// A Distributed Map's `ItemBatcher`: each child execution gets `{"Items": [...],

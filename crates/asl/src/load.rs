@@ -2262,13 +2262,44 @@ impl Loader {
             item_batcher: node
                 .get("ItemBatcher")
                 .map(|batcher| self.item_batcher(batcher, pointer, language)),
-            result_writer: node.get("ResultWriter").map(Node::to_value),
+            result_writer: node
+                .get("ResultWriter")
+                .map(|writer| self.result_writer(writer, pointer, language)),
             label: node
                 .get("Label")
                 .and_then(|label| label.as_str())
                 .map(str::to_owned),
             retry: self.retriers(node.get("Retry"), pointer),
             catch: self.catchers(id, node.get("Catch"), pointer, language),
+        }
+    }
+
+    fn result_writer(
+        &mut self,
+        node: &Node,
+        pointer: &str,
+        language: QueryLanguage,
+    ) -> ResultWriter {
+        let at = child(pointer, "ResultWriter");
+        let resource =
+            classify_resource(node.get("Resource").and_then(|r| r.as_str()).unwrap_or(""));
+        let (field, parameters) = match (node.get("Parameters"), node.get("Arguments")) {
+            (Some(p), _) => ("Parameters", Some(p)),
+            (None, a) => ("Arguments", a),
+        };
+        let parameters = parameters.map(|p| self.parameters(p, &at, field, language));
+        let config = node.get("WriterConfig");
+        let text = |name: &str| {
+            config
+                .and_then(|c| c.get(name))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        ResultWriter {
+            resource,
+            parameters,
+            output_type: text("OutputType"),
+            transformation: text("Transformation"),
         }
     }
 

@@ -561,7 +561,14 @@ fn a_distributed_map_reads_its_items_from_a_local_bucket() {
                 "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size"},
                 "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                     "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
-                "ResultPath": "$.files", "End": true}}}"#,
+                "ResultPath": "$.files", "Next": "Write"},
+            "Write": {"Type": "Map", "ItemsPath": "$.totals",
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "W", "States": {"W": {"Type": "Pass", "End": true}}},
+                "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": "orders", "Prefix": "out"}},
+                "ResultSelector": {"key.$": "$.ResultWriterDetails.Key"},
+                "ResultPath": "$.written", "End": true}}}"#,
     )
     .expect("definition");
     let output = aslan(&[
@@ -572,11 +579,32 @@ fn a_distributed_map_reads_its_items_from_a_local_bucket() {
         "--json",
     ]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let mut result = stdout_json(&output)["output"].clone();
+    let manifest_key = result["written"]["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    result["written"] = Value::Null;
     assert_eq!(
-        stdout_json(&output)["output"],
+        result,
         json!({"key": "2026/orders.csv", "totals": [30, 70],
-            "files": [{"key": "2026/notes.json", "size": 2}, {"key": "2026/orders.csv", "size": 35}]})
+            "files": [{"key": "2026/notes.json", "size": 2}, {"key": "2026/orders.csv", "size": 35}],
+            "written": null})
     );
+    // The results went to the bucket's directory: a manifest naming SUCCEEDED_0.json.
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("data").join(&manifest_key)).unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    let succeeded_key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(manifest_key.starts_with("out/") && succeeded_key.ends_with("/SUCCEEDED_0.json"));
+    let succeeded: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("data").join(succeeded_key)).unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    assert_eq!(succeeded[1]["Output"], "70");
 
     let output = aslan(&[
         "run",

@@ -106,6 +106,10 @@ enum Resume {
     ChildFailed(StateError),
     /// A Distributed Map's `ItemReader` answered.
     ItemsRead(Result<Value, StateError>),
+    /// A Distributed Map's children all ended (or were tolerated).
+    MapRunDone(Vec<Value>, MapRun),
+    /// One of a `ResultWriter`'s objects was written.
+    Written(Result<Value, StateError>),
 }
 
 #[derive(Debug)]
@@ -158,9 +162,35 @@ struct Join {
     quiet: bool,
 }
 
-/// A Distributed Map's run: the failures it tolerates, and how many there were.
+/// What a Distributed Map's reader or writer task is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MapIo {
+    Read,
+    Write,
+}
+
+/// One child execution of a Map Run, as a `ResultWriter` reports it.
+#[derive(Debug, Clone)]
+struct ChildRecord {
+    input: Value,
+    start: i64,
+    stop: i64,
+    failed: bool,
+}
+
+/// The objects a `ResultWriter` still has to write, and the Map's result once they are.
+#[derive(Debug)]
+struct PendingWrites {
+    files: VecDeque<(String, String)>,
+    output: Value,
+}
+
+/// A Distributed Map's run: its ARN, the failures it tolerates and how many there were, and
+/// (for a `ResultWriter`) each child's record.
 #[derive(Debug, Clone)]
 struct MapRun {
+    arn: String,
+    records: Option<Vec<ChildRecord>>,
     tolerated_count: Option<u64>,
     tolerated_percentage: Option<f64>,
     failed: u64,
@@ -185,8 +215,8 @@ impl MapRun {
 #[derive(Debug)]
 struct TaskWait {
     frame: FrameId,
-    /// A Distributed Map's `ItemReader` call: no Task events, its answer becomes items.
-    reader: bool,
+    /// A Distributed Map's `ItemReader` or `ResultWriter` call: no Task events of its own.
+    io: Option<MapIo>,
     timeout_timer: Option<TimerId>,
     heartbeat_timer: Option<(TimerId, u64)>,
     started: bool,
@@ -231,6 +261,10 @@ pub struct Execution {
     outcome: Option<Outcome>,
     /// The frame being advanced records no history (see `Frame::quiet`).
     quiet: bool,
+    /// The Map Run each Distributed Map frame started, by frame.
+    map_run_arns: HashMap<FrameId, String>,
+    /// A `ResultWriter`'s objects still to write, by the Map's frame.
+    writes: HashMap<FrameId, PendingWrites>,
 }
 
 /// What a finished state hands to [`Execution::complete`].
@@ -304,6 +338,8 @@ impl Execution {
             transitions: 0,
             outcome: None,
             quiet: false,
+            map_run_arns: HashMap::new(),
+            writes: HashMap::new(),
         }
     }
 
@@ -362,8 +398,12 @@ impl Execution {
             Event::TaskStarted { task, worker } => self.task_started(task, worker, env, out),
             Event::TaskSucceeded { task, output } => {
                 if let Some(wait) = self.finish_task(task, out) {
-                    if wait.reader {
-                        self.resume(wait.frame, Resume::ItemsRead(Ok(output)));
+                    if let Some(io) = wait.io {
+                        let resume = match io {
+                            MapIo::Read => Resume::ItemsRead(Ok(output)),
+                            MapIo::Write => Resume::Written(Ok(output)),
+                        };
+                        self.resume(wait.frame, resume);
                         self.run(definition, env, out);
                         return;
                     }
@@ -375,8 +415,12 @@ impl Execution {
             Event::TaskFailed { task, error, cause } => {
                 if let Some(wait) = self.finish_task(task, out) {
                     let error = StateError::new(error, cause);
-                    if wait.reader {
-                        self.resume(wait.frame, Resume::ItemsRead(Err(error)));
+                    if let Some(io) = wait.io {
+                        let resume = match io {
+                            MapIo::Read => Resume::ItemsRead(Err(error)),
+                            MapIo::Write => Resume::Written(Err(error)),
+                        };
+                        self.resume(wait.frame, resume);
                         self.run(definition, env, out);
                         return;
                     }
@@ -875,6 +919,7 @@ impl Execution {
                             },
                         );
                         frame.last_event = id;
+                        self.map_run_arns.insert(frame_id, arn);
                         match items {
                             Some(items) => self.start_map_run(
                                 definition, frame_id, frame, state, map, items, env, out,
@@ -907,22 +952,33 @@ impl Execution {
             Ok(settings) => settings,
             Err(error) => return self.fail_state(frame_id, frame, state, error, env, out),
         };
-        if items.is_empty() {
-            let id = self.emit(
-                out,
-                frame.last_event,
-                HistoryEventType::MapRunSucceeded,
-                env,
-                |_| {},
-            );
-            frame.last_event = id;
-        }
         let map_run = MapRun {
+            arn: self
+                .map_run_arns
+                .get(&frame_id)
+                .cloned()
+                .unwrap_or_default(),
+            records: map.result_writer.as_ref().map(|_| {
+                items
+                    .iter()
+                    .map(|input| ChildRecord {
+                        input: input.clone(),
+                        start: env.now,
+                        stop: env.now,
+                        failed: false,
+                    })
+                    .collect()
+            }),
             tolerated_count,
             tolerated_percentage,
             failed: 0,
             total: items.len(),
         };
+        if items.is_empty() {
+            frame.phase = Phase::Resume(Resume::MapRunDone(Vec::new(), map_run));
+            self.runnable.push_back(frame_id);
+            return Step::Park(frame);
+        }
         let items: Vec<(usize, Value)> = items.into_iter().enumerate().collect();
         self.spawn_children(
             definition,
@@ -962,7 +1018,17 @@ impl Execution {
         };
         let parameters = match parameters {
             Ok(parameters) => parameters,
-            Err(error) => return self.map_run_failed(frame_id, frame, state, error, env, out),
+            Err(error) => {
+                return self.map_run_failed(
+                    frame_id,
+                    frame,
+                    state,
+                    "States.ItemReaderFailed",
+                    error,
+                    env,
+                    out,
+                );
+            }
         };
         let id = TaskId(self.next_id);
         self.next_id += 1;
@@ -970,7 +1036,7 @@ impl Execution {
             id,
             TaskWait {
                 frame: frame_id,
-                reader: true,
+                io: Some(MapIo::Read),
                 timeout_timer: None,
                 heartbeat_timer: None,
                 started: false,
@@ -993,18 +1059,244 @@ impl Execution {
         Step::Park(frame)
     }
 
-    /// The Map Run failed before its children ran (its items could not be read): `MapRunFailed`,
-    /// then the state fails with `States.ItemReaderFailed`.
+    /// The Map Run ended well: `MapRunSucceeded`, then the Map state succeeds with `result`.
+    #[allow(clippy::too_many_arguments)]
+    fn map_run_succeeded(
+        &mut self,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        map: &aslan_asl::definition::Map,
+        result: Vec<Value>,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        self.map_run_arns.remove(&frame_id);
+        let id = self.emit(
+            out,
+            frame.last_event,
+            HistoryEventType::MapRunSucceeded,
+            env,
+            |_| {},
+        );
+        frame.last_event = id;
+        let result = match self.writes.remove(&frame_id) {
+            Some(pending) => pending.output,
+            None => Value::Array(result),
+        };
+        let id = self.emit(
+            out,
+            frame.last_event,
+            HistoryEventType::MapStateSucceeded,
+            env,
+            |_| {},
+        );
+        frame.last_event = id;
+        self.finish_with_result(
+            frame_id,
+            frame,
+            state,
+            result,
+            map.result_selector.as_ref(),
+            &map.result_path,
+            env,
+            out,
+        )
+    }
+
+    /// Writes the next of a `ResultWriter`'s objects (a task with no history of its own), or,
+    /// when all are written, ends the Map Run.
+    fn write_next(
+        &mut self,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        writer: &aslan_asl::definition::ResultWriter,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        let next = self
+            .writes
+            .get_mut(&frame_id)
+            .and_then(|pending| pending.files.pop_front());
+        let Some((key, body)) = next else {
+            let StateKind::Map(map) = &state.kind else {
+                return Step::Failed(frame, StateError::runtime("Internal error: not a Map"));
+            };
+            return self.map_run_succeeded(frame_id, frame, state, map, Vec::new(), env, out);
+        };
+        let bucket = self
+            .writes
+            .get(&frame_id)
+            .and_then(|pending| {
+                pending
+                    .output
+                    .pointer("/ResultWriterDetails/Bucket")
+                    .cloned()
+            })
+            .unwrap_or(Value::Null);
+        let id = TaskId(self.next_id);
+        self.next_id += 1;
+        self.tasks.insert(
+            id,
+            TaskWait {
+                frame: frame_id,
+                io: Some(MapIo::Write),
+                timeout_timer: None,
+                heartbeat_timer: None,
+                started: false,
+                resource_type: String::new(),
+                resource: String::new(),
+            },
+        );
+        out.push(Command::ScheduleTask(Box::new(TaskRequest {
+            id,
+            execution_arn: self.info.execution_arn.clone(),
+            state_name: state.name.clone(),
+            resource: writer.resource.clone(),
+            parameters: json!({"Bucket": bucket, "Key": key, "Body": body}),
+            task_token: None,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            retry_count: 0,
+        })));
+        frame.phase = Phase::Waiting;
+        Step::Park(frame)
+    }
+
+    /// The objects a `ResultWriter` writes for a finished Map Run, as AWS lays them out under
+    /// `Prefix/<map run id>/`: `SUCCEEDED_0.json` and `FAILED_0.json` (each child execution's
+    /// record; JSON Lines with `OutputType: JSONL`), then `manifest.json`; and the Map's result,
+    /// `{MapRunArn, ResultWriterDetails: {Bucket, Key}}`.
+    fn result_files(
+        &self,
+        writer: &aslan_asl::definition::ResultWriter,
+        parameters: &Value,
+        results: &[Value],
+        run: &MapRun,
+    ) -> (Vec<(String, String)>, Value) {
+        let bucket = parameters.get("Bucket").cloned().unwrap_or(Value::Null);
+        let prefix = parameters
+            .get("Prefix")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        let run_id = run.arn.rsplit(':').next().unwrap_or_default();
+        let folder = if prefix.is_empty() {
+            run_id.to_owned()
+        } else {
+            format!("{prefix}/{run_id}")
+        };
+        // The children as AWS names them: a state machine and executions under the Map Run.
+        let machine_arn = run
+            .arn
+            .rsplit_once(':')
+            .map(|(head, _)| head.replacen(":mapRun:", ":stateMachine:", 1))
+            .unwrap_or_default();
+        let execution_prefix = machine_arn.replacen(":stateMachine:", ":execution:", 1);
+        let jsonl = writer.output_type.as_deref() == Some("JSONL");
+        let mut succeeded = Vec::new();
+        let mut failed = Vec::new();
+        let records = run.records.as_deref().unwrap_or_default();
+        for (slot, record) in records.iter().enumerate() {
+            let name = aslan_asl::intrinsics::uuid_v4(self.next_random(), self.next_random());
+            let result = results.get(slot).cloned().unwrap_or(Value::Null);
+            let mut entry = JsonMap::new();
+            entry.insert(
+                "ExecutionArn".into(),
+                json!(format!("{execution_prefix}:{name}")),
+            );
+            entry.insert("Input".into(), json!(compact(&record.input)));
+            entry.insert("InputDetails".into(), json!({"Included": true}));
+            entry.insert("Name".into(), json!(name));
+            entry.insert("RedriveCount".into(), json!(0));
+            entry.insert(
+                "StartDate".into(),
+                json!(Timestamp::from_millis(record.start).format_rfc3339()),
+            );
+            entry.insert("StateMachineArn".into(), json!(machine_arn));
+            entry.insert(
+                "StopDate".into(),
+                json!(Timestamp::from_millis(record.stop).format_rfc3339()),
+            );
+            if record.failed {
+                entry.insert(
+                    "Error".into(),
+                    result.get("Error").cloned().unwrap_or(Value::Null),
+                );
+                entry.insert(
+                    "Cause".into(),
+                    result.get("Cause").cloned().unwrap_or(Value::Null),
+                );
+                entry.insert("RedriveStatus".into(), json!("REDRIVABLE"));
+                entry.insert("Status".into(), json!("FAILED"));
+                failed.push(Value::Object(entry));
+            } else {
+                entry.insert("Output".into(), json!(compact(&result)));
+                entry.insert("OutputDetails".into(), json!({"Included": true}));
+                entry.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+                entry.insert(
+                    "RedriveStatusReason".into(),
+                    json!("Execution is SUCCEEDED and cannot be redriven"),
+                );
+                entry.insert("Status".into(), json!("SUCCEEDED"));
+                succeeded.push(Value::Object(entry));
+            }
+        }
+        let text = |entries: &[Value]| {
+            if jsonl {
+                entries
+                    .iter()
+                    .map(|e| compact(e) + "\n")
+                    .collect::<String>()
+            } else {
+                compact(&Value::Array(entries.to_vec()))
+            }
+        };
+        let extension = if jsonl { "jsonl" } else { "json" };
+        let mut files = Vec::new();
+        let mut listed = JsonMap::new();
+        for (status, entries) in [("FAILED", &failed), ("SUCCEEDED", &succeeded)] {
+            let mut keys = Vec::new();
+            if !entries.is_empty() {
+                let key = format!("{folder}/{status}_0.{extension}");
+                let body = text(entries);
+                keys.push(json!({"Key": key, "Size": body.len()}));
+                files.push((key, body));
+            }
+            listed.insert(status.into(), Value::Array(keys));
+        }
+        listed.insert("PENDING".into(), json!([]));
+        let manifest_key = format!("{folder}/manifest.json");
+        let manifest = json!({
+            "DestinationBucket": bucket,
+            "MapRunArn": run.arn,
+            "ResultFiles": listed,
+        });
+        files.push((manifest_key.clone(), compact(&manifest)));
+        let output = json!({
+            "MapRunArn": run.arn,
+            "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key},
+        });
+        (files, output)
+    }
+
+    /// The Map Run failed outside its children (its items could not be read, or its results
+    /// not written): `MapRunFailed`, then the state fails with `error_name`.
+    #[allow(clippy::too_many_arguments)]
     fn map_run_failed(
         &mut self,
         frame_id: FrameId,
         mut frame: Frame,
         state: &State,
+        error_name: &str,
         error: StateError,
         env: &Env,
         out: &mut Vec<Command>,
     ) -> Step {
-        let error = StateError::new("States.ItemReaderFailed", error.cause);
+        self.map_run_arns.remove(&frame_id);
+        self.writes.remove(&frame_id);
+        let error = StateError::new(error_name, error.cause);
         let id = self.emit(
             out,
             frame.last_event,
@@ -1728,6 +2020,59 @@ impl Execution {
                     out,
                 )
             }
+            (Resume::MapRunDone(results, run), StateKind::Map(map)) => match &map.result_writer {
+                None => self.map_run_succeeded(frame_id, frame, state, map, results, env, out),
+                Some(writer) => {
+                    let files = self.with_effective(&frame, state, |this, scope, _| {
+                        let parameters = match &writer.parameters {
+                            Some(template) => eval::template(template, scope, "ResultWriter")?,
+                            None => Value::Object(JsonMap::new()),
+                        };
+                        Ok(this.result_files(writer, &parameters, &results, &run))
+                    });
+                    match files {
+                        Ok((files, output)) => {
+                            self.writes.insert(
+                                frame_id,
+                                PendingWrites {
+                                    files: files.into(),
+                                    output,
+                                },
+                            );
+                            self.write_next(frame_id, frame, state, writer, env, out)
+                        }
+                        Err(error) => self.map_run_failed(
+                            frame_id,
+                            frame,
+                            state,
+                            "States.ResultWriterFailed",
+                            error,
+                            env,
+                            out,
+                        ),
+                    }
+                }
+            },
+            (Resume::Written(written), StateKind::Map(map)) => {
+                match (written, &map.result_writer) {
+                    (Ok(_), Some(writer)) => {
+                        self.write_next(frame_id, frame, state, writer, env, out)
+                    }
+                    (Err(error), _) => self.map_run_failed(
+                        frame_id,
+                        frame,
+                        state,
+                        "States.ResultWriterFailed",
+                        error,
+                        env,
+                        out,
+                    ),
+                    (Ok(_), None) => Step::Failed(
+                        frame,
+                        StateError::runtime("Internal error: no ResultWriter"),
+                    ),
+                }
+            }
             (Resume::ItemsRead(read), StateKind::Map(map)) => {
                 let Some(reader) = &map.item_reader else {
                     return Step::Failed(
@@ -1750,7 +2095,15 @@ impl Execution {
                     Ok(items) => {
                         self.start_map_run(definition, frame_id, frame, state, map, items, env, out)
                     }
-                    Err(error) => self.map_run_failed(frame_id, frame, state, error, env, out),
+                    Err(error) => self.map_run_failed(
+                        frame_id,
+                        frame,
+                        state,
+                        "States.ItemReaderFailed",
+                        error,
+                        env,
+                        out,
+                    ),
                 }
             }
             (Resume::TaskFailed(error) | Resume::ChildFailed(error), _) => {
@@ -1824,11 +2177,15 @@ impl Execution {
     ) -> Result<(Option<Vec<Value>>, usize), StateError> {
         // Distributed Map's readers (S3 objects) and result writing are not built yet; a
         // definition that needs them fails plainly instead of running with other semantics.
-        let unsupported = [("ResultWriter", map.result_writer.is_some())];
-        if let Some((field, _)) = unsupported.iter().find(|(_, used)| *used) {
-            return Err(StateError::runtime(format!(
-                "The Map field '{field}' (Distributed Map) is not supported by this version of aslan"
-            )));
+        if let Some(writer) = &map.result_writer
+            && writer
+                .transformation
+                .as_deref()
+                .is_some_and(|t| t != "NONE")
+        {
+            return Err(StateError::runtime(
+                "ResultWriter's WriterConfig.Transformation COMPACT and FLATTEN are not supported by this version of aslan (NONE is)",
+            ));
         }
         let max_concurrency = map_concurrency(map, scope)?;
         // With an ItemReader the items are read once the Map Run starts (ItemsPath is unused).
@@ -2004,6 +2361,14 @@ impl Execution {
         env: &Env,
         out: &mut Vec<Command>,
     ) {
+        if let Some(records) = self.joins[join_id]
+            .as_mut()
+            .and_then(|j| j.map_run.as_mut())
+            .and_then(|run| run.records.as_mut())
+            && let Some(record) = records.get_mut(slot)
+        {
+            record.start = env.now;
+        }
         let (outer, map_name, quiet) = match self.joins[join_id].as_ref() {
             Some(join) => (
                 join.outer_variables.clone(),
@@ -2111,6 +2476,14 @@ impl Execution {
         if join.failed {
             return;
         }
+        if let Some(record) = join
+            .map_run
+            .as_mut()
+            .and_then(|run| run.records.as_mut())
+            .and_then(|records| records.get_mut(slot))
+        {
+            record.stop = env.now;
+        }
         join.results[slot] = output;
         join.remaining -= 1;
         join.running -= 1;
@@ -2139,22 +2512,12 @@ impl Execution {
         }
         if finished && let Some(join) = self.joins[join_id].take() {
             self.free_joins.push(join_id);
-            if join.map_run.is_some() {
-                let parent_last = self.frames[join.parent]
-                    .as_ref()
-                    .map_or(last, |p| p.last_event);
-                self.quiet = self.frame_is_quiet(join.parent);
-                last = self.emit(
-                    out,
-                    last.max(parent_last),
-                    HistoryEventType::MapRunSucceeded,
-                    env,
-                    |_| {},
-                );
-            }
             if let Some(parent) = self.frames[join.parent].as_mut() {
                 parent.last_event = last.max(parent.last_event);
-                parent.phase = Phase::Resume(Resume::Children(join.results));
+                parent.phase = Phase::Resume(match join.map_run {
+                    Some(run) => Resume::MapRunDone(join.results, run),
+                    None => Resume::Children(join.results),
+                });
             }
             self.runnable.push_back(join.parent);
         }
@@ -2203,6 +2566,9 @@ impl Execution {
             .and_then(|j| j.map_run.as_mut())
         {
             run.failed += 1;
+            if let Some(record) = run.records.as_mut().and_then(|r| r.get_mut(slot)) {
+                record.failed = true;
+            }
             if !run.exceeded() {
                 let output = json!({"Error": error.error, "Cause": error.cause});
                 self.child_finished(
@@ -2549,7 +2915,7 @@ impl Execution {
             id,
             TaskWait {
                 frame: frame_id,
-                reader: false,
+                io: None,
                 timeout_timer,
                 heartbeat_timer,
                 started: false,
@@ -2583,7 +2949,7 @@ impl Execution {
         if wait.started {
             return;
         }
-        if wait.reader {
+        if wait.io.is_some() {
             wait.started = true;
             return;
         }

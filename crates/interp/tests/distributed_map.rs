@@ -479,3 +479,126 @@ fn a_reader_that_fails_fails_the_map_run() {
         );
     }
 }
+
+/// Answers every task the commands schedule with `answer(request)` until the execution ends;
+/// returns the requests seen.
+fn drive(
+    execution: &mut Execution,
+    definition: &Definition,
+    mut commands: Vec<Command>,
+    answer: impl Fn(&aslan_interp::TaskRequest) -> Event,
+) -> Vec<aslan_interp::TaskRequest> {
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let requests: Vec<aslan_interp::TaskRequest> = commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::ScheduleTask(request) => Some((**request).clone()),
+                _ => None,
+            })
+            .collect();
+        if requests.is_empty() {
+            break;
+        }
+        commands = Vec::new();
+        for request in requests {
+            commands.extend(execution.handle(definition, answer(&request), &Env { now: 5 }));
+            seen.push(request);
+        }
+    }
+    seen
+}
+
+#[test]
+fn result_writer_writes_the_children_and_a_manifest() {
+    let mut definition_json = machine(json!({
+        "ToleratedFailureCount": 1,
+        "Label": "Orders",
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "results", "Prefix": "runs/"}}
+    }));
+    definition_json["States"]["Each"]["ResultPath"] = json!("$.written");
+    let definition = definition(definition_json);
+    let (mut execution, commands) = start(&definition, items(&[2], 3));
+    let writes = drive(&mut execution, &definition, commands, |request| {
+        Event::TaskSucceeded {
+            task: request.id,
+            output: json!({"ETag": "\"x\""}),
+        }
+    });
+    let keys: Vec<&str> = writes
+        .iter()
+        .filter_map(|w| w.parameters["Key"].as_str())
+        .collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    let run_id = keys[2]
+        .strip_prefix("runs/")
+        .and_then(|k| k.strip_suffix("/manifest.json"))
+        .expect("manifest under the prefix");
+    assert_eq!(
+        keys,
+        [
+            format!("runs/{run_id}/FAILED_0.json"),
+            format!("runs/{run_id}/SUCCEEDED_0.json"),
+            format!("runs/{run_id}/manifest.json")
+        ]
+    );
+    assert!(writes.iter().all(|w| w.parameters["Bucket"] == "results"
+        && w.resource.arn == "arn:aws:states:::s3:putObject"));
+    let body = |i: usize| -> Value {
+        serde_json::from_str(writes[i].parameters["Body"].as_str().unwrap_or("null"))
+            .unwrap_or(Value::Null)
+    };
+    let failed = body(0);
+    assert_eq!(failed[0]["Status"], "FAILED");
+    assert_eq!(failed[0]["Error"], "Item.Bad");
+    assert_eq!(failed[0]["Input"], "{\"n\":2,\"fail\":true}");
+    let succeeded = body(1);
+    assert_eq!(succeeded.as_array().map(Vec::len), Some(2));
+    assert_eq!(succeeded[0]["Output"], "1");
+    assert!(
+        succeeded[0]["ExecutionArn"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("arn:aws:states:us-east-1:123456789012:execution:M/Orders:"),
+        "{}",
+        succeeded[0]
+    );
+    let manifest = body(2);
+    assert_eq!(manifest["DestinationBucket"], "results");
+    assert_eq!(
+        manifest["ResultFiles"]["SUCCEEDED"][0]["Key"],
+        json!(keys[1])
+    );
+    let Some(Outcome::Succeeded(output)) = execution.outcome() else {
+        panic!("{:?}", execution.outcome());
+    };
+    assert_eq!(
+        output["written"]["ResultWriterDetails"],
+        json!({"Bucket": "results", "Key": keys[2]})
+    );
+    assert_eq!(output["written"]["MapRunArn"], manifest["MapRunArn"]);
+}
+
+#[test]
+fn a_result_writer_that_fails_fails_the_map_run() {
+    let definition = definition(machine(json!({
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "nowhere"}}
+    })));
+    let (mut execution, commands) = start(&definition, items(&[], 1));
+    drive(&mut execution, &definition, commands, |request| {
+        Event::TaskFailed {
+            task: request.id,
+            error: "S3.NoSuchBucketException".into(),
+            cause: "The specified bucket does not exist".into(),
+        }
+    });
+    assert_eq!(
+        execution.outcome(),
+        Some(&Outcome::Failed {
+            error: "States.ResultWriterFailed".into(),
+            cause: "The specified bucket does not exist".into()
+        })
+    );
+}
