@@ -169,6 +169,16 @@ enum MapIo {
     Write,
 }
 
+impl MapIo {
+    /// How the task's answer resumes the Map's frame.
+    fn answered(self, answer: Result<Value, StateError>) -> Resume {
+        match self {
+            MapIo::Read => Resume::ItemsRead(answer),
+            MapIo::Write => Resume::Written(answer),
+        }
+    }
+}
+
 /// One child execution of a Map Run, as a `ResultWriter` reports it.
 #[derive(Debug, Clone)]
 struct ChildRecord {
@@ -399,11 +409,7 @@ impl Execution {
             Event::TaskSucceeded { task, output } => {
                 if let Some(wait) = self.finish_task(task, out) {
                     if let Some(io) = wait.io {
-                        let resume = match io {
-                            MapIo::Read => Resume::ItemsRead(Ok(output)),
-                            MapIo::Write => Resume::Written(Ok(output)),
-                        };
-                        self.resume(wait.frame, resume);
+                        self.resume(wait.frame, io.answered(Ok(output)));
                         self.run(definition, env, out);
                         return;
                     }
@@ -416,11 +422,7 @@ impl Execution {
                 if let Some(wait) = self.finish_task(task, out) {
                     let error = StateError::new(error, cause);
                     if let Some(io) = wait.io {
-                        let resume = match io {
-                            MapIo::Read => Resume::ItemsRead(Err(error)),
-                            MapIo::Write => Resume::Written(Err(error)),
-                        };
-                        self.resume(wait.frame, resume);
+                        self.resume(wait.frame, io.answered(Err(error)));
                         self.run(definition, env, out);
                         return;
                     }
@@ -996,6 +998,44 @@ impl Execution {
         Step::Park(frame)
     }
 
+    /// Schedules an `ItemReader` or `ResultWriter` call of a Map's frame: a task with no
+    /// history of its own, whose answer resumes the frame.
+    fn schedule_map_io(
+        &mut self,
+        frame_id: FrameId,
+        state: &State,
+        io: MapIo,
+        resource: &aslan_asl::definition::Resource,
+        parameters: Value,
+        out: &mut Vec<Command>,
+    ) {
+        let id = TaskId(self.next_id);
+        self.next_id += 1;
+        self.tasks.insert(
+            id,
+            TaskWait {
+                frame: frame_id,
+                io: Some(io),
+                timeout_timer: None,
+                heartbeat_timer: None,
+                started: false,
+                resource_type: String::new(),
+                resource: String::new(),
+            },
+        );
+        out.push(Command::ScheduleTask(Box::new(TaskRequest {
+            id,
+            execution_arn: self.info.execution_arn.clone(),
+            state_name: state.name.clone(),
+            resource: resource.clone(),
+            parameters,
+            task_token: None,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            retry_count: 0,
+        })));
+    }
+
     /// Calls a Distributed Map's `ItemReader` (a task with no history of its own); the answer
     /// comes back as `Resume::ItemsRead`.
     fn read_items(
@@ -1030,31 +1070,14 @@ impl Execution {
                 );
             }
         };
-        let id = TaskId(self.next_id);
-        self.next_id += 1;
-        self.tasks.insert(
-            id,
-            TaskWait {
-                frame: frame_id,
-                io: Some(MapIo::Read),
-                timeout_timer: None,
-                heartbeat_timer: None,
-                started: false,
-                resource_type: String::new(),
-                resource: String::new(),
-            },
-        );
-        out.push(Command::ScheduleTask(Box::new(TaskRequest {
-            id,
-            execution_arn: self.info.execution_arn.clone(),
-            state_name: state.name.clone(),
-            resource: reader.resource.clone(),
+        self.schedule_map_io(
+            frame_id,
+            state,
+            MapIo::Read,
+            &reader.resource,
             parameters,
-            task_token: None,
-            timeout_seconds: None,
-            heartbeat_seconds: None,
-            retry_count: 0,
-        })));
+            out,
+        );
         frame.phase = Phase::Waiting;
         Step::Park(frame)
     }
@@ -1072,26 +1095,39 @@ impl Execution {
         out: &mut Vec<Command>,
     ) -> Step {
         self.map_run_arns.remove(&frame_id);
-        let id = self.emit(
+        frame.last_event = self.emit(
             out,
             frame.last_event,
             HistoryEventType::MapRunSucceeded,
             env,
             |_| {},
         );
-        frame.last_event = id;
         let result = match self.writes.remove(&frame_id) {
             Some(pending) => pending.output,
             None => Value::Array(result),
         };
-        let id = self.emit(
+        self.map_succeeded(frame_id, frame, state, map, result, env, out)
+    }
+
+    /// `MapStateSucceeded`, then the Map's result goes through `ResultSelector`/`ResultPath`.
+    #[allow(clippy::too_many_arguments)]
+    fn map_succeeded(
+        &mut self,
+        frame_id: FrameId,
+        mut frame: Frame,
+        state: &State,
+        map: &aslan_asl::definition::Map,
+        result: Value,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) -> Step {
+        frame.last_event = self.emit(
             out,
             frame.last_event,
             HistoryEventType::MapStateSucceeded,
             env,
             |_| {},
         );
-        frame.last_event = id;
         self.finish_with_result(
             frame_id,
             frame,
@@ -1135,31 +1171,15 @@ impl Execution {
                     .cloned()
             })
             .unwrap_or(Value::Null);
-        let id = TaskId(self.next_id);
-        self.next_id += 1;
-        self.tasks.insert(
-            id,
-            TaskWait {
-                frame: frame_id,
-                io: Some(MapIo::Write),
-                timeout_timer: None,
-                heartbeat_timer: None,
-                started: false,
-                resource_type: String::new(),
-                resource: String::new(),
-            },
+        let parameters = json!({"Bucket": bucket, "Key": key, "Body": body});
+        self.schedule_map_io(
+            frame_id,
+            state,
+            MapIo::Write,
+            &writer.resource,
+            parameters,
+            out,
         );
-        out.push(Command::ScheduleTask(Box::new(TaskRequest {
-            id,
-            execution_arn: self.info.execution_arn.clone(),
-            state_name: state.name.clone(),
-            resource: writer.resource.clone(),
-            parameters: json!({"Bucket": bucket, "Key": key, "Body": body}),
-            task_token: None,
-            timeout_seconds: None,
-            heartbeat_seconds: None,
-            retry_count: 0,
-        })));
         frame.phase = Phase::Waiting;
         Step::Park(frame)
     }
@@ -1969,7 +1989,7 @@ impl Execution {
         &mut self,
         definition: &Definition,
         frame_id: FrameId,
-        mut frame: Frame,
+        frame: Frame,
         state: &State,
         resume: Resume,
         env: &Env,
@@ -2001,24 +2021,7 @@ impl Execution {
                 )
             }
             (Resume::Children(results), StateKind::Map(map)) => {
-                let id = self.emit(
-                    out,
-                    frame.last_event,
-                    HistoryEventType::MapStateSucceeded,
-                    env,
-                    |_| {},
-                );
-                frame.last_event = id;
-                self.finish_with_result(
-                    frame_id,
-                    frame,
-                    state,
-                    Value::Array(results),
-                    map.result_selector.as_ref(),
-                    &map.result_path,
-                    env,
-                    out,
-                )
+                self.map_succeeded(frame_id, frame, state, map, Value::Array(results), env, out)
             }
             (Resume::MapRunDone(results, run), StateKind::Map(map)) => match &map.result_writer {
                 None => self.map_run_succeeded(frame_id, frame, state, map, results, env, out),
@@ -3291,18 +3294,23 @@ fn fail_text(text: &Text, scope: &Scope<'_>, field: &str) -> Result<String, Stat
     }
 }
 
+/// The value at a path of the state's input, or AWS's error for a path with no results.
+fn select_or_fail(scope: &Scope<'_>, path: &JsonPath) -> Result<Value, StateError> {
+    scope.select(path).map_err(|_| {
+        StateError::runtime(format!(
+            "Invalid path '{}' : No results for path: {}",
+            path.source(),
+            path.normalized()
+        ))
+    })
+}
+
 /// Resolves `TimeoutSeconds(Path)`/`HeartbeatSeconds(Path)`.
 fn resolve_seconds(seconds: &Seconds, scope: &Scope<'_>, field: &str) -> Result<u64, StateError> {
     match seconds {
         Seconds::Fixed(n) => Ok(*n),
         Seconds::Path(path) => {
-            let value = scope.select(path).map_err(|_| {
-                StateError::runtime(format!(
-                    "Invalid path '{}' : No results for path: {}",
-                    path.source(),
-                    path.normalized()
-                ))
-            })?;
+            let value = select_or_fail(scope, path)?;
             match value.as_u64() {
                 Some(n) if n > 0 => Ok(n),
                 _ => Err(StateError::runtime(format!(
@@ -3336,13 +3344,7 @@ fn wait_until(until: &WaitUntil, scope: &Scope<'_>, now: i64) -> Result<i64, Sta
     match until {
         WaitUntil::Seconds(Seconds::Fixed(n)) => Ok(now + *n as i64 * 1000),
         WaitUntil::Seconds(Seconds::Path(path)) => {
-            let value = scope.select(path).map_err(|_| {
-                StateError::runtime(format!(
-                    "Invalid path '{}' : No results for path: {}",
-                    path.source(),
-                    path.normalized()
-                ))
-            })?;
+            let value = select_or_fail(scope, path)?;
             match &value {
                 Value::Number(n) if n.as_i64().is_some() => {
                     let seconds = n.as_i64().unwrap_or(0);
@@ -3365,13 +3367,7 @@ fn wait_until(until: &WaitUntil, scope: &Scope<'_>, now: i64) -> Result<i64, Sta
         }
         WaitUntil::Timestamp(at) => Ok(*at),
         WaitUntil::TimestampPath(path) => {
-            let value = scope.select(path).map_err(|_| {
-                StateError::runtime(format!(
-                    "Invalid path '{}' : No results for path: {}",
-                    path.source(),
-                    path.normalized()
-                ))
-            })?;
+            let value = select_or_fail(scope, path)?;
             match value.as_str().map(Timestamp::parse_rfc3339) {
                 Some(Ok(t)) => Ok(t.as_millis()),
                 _ => Err(StateError::runtime(format!(
@@ -3420,7 +3416,6 @@ fn display(value: &Value) -> String {
     }
 }
 
-/// JSON type names as AWS's messages use them.
 /// `MaxConcurrency(Path)` of a Map; 0 is no limit.
 fn map_concurrency(
     map: &aslan_asl::definition::Map,
@@ -3429,13 +3424,7 @@ fn map_concurrency(
     Ok(match &map.max_concurrency {
         MaxConcurrency::Fixed(n) => *n as usize,
         MaxConcurrency::Path(path) => {
-            let value = scope.select(path).map_err(|_| {
-                StateError::runtime(format!(
-                    "Invalid path '{}' : No results for path: {}",
-                    path.source(),
-                    path.normalized()
-                ))
-            })?;
+            let value = select_or_fail(scope, path)?;
             match value.as_u64() {
                 Some(n) if n <= u32::MAX as u64 => n as usize,
                 _ => {
@@ -3470,13 +3459,7 @@ fn map_concurrency(
 /// `ReaderConfig.MaxItems(Path)`: a count (a numeric string counts too); 0 reads everything.
 fn max_items(field: &Tolerance, scope: &Scope<'_>) -> Result<u64, StateError> {
     let value = match field {
-        Tolerance::Path(path) => scope.select(path).map_err(|_| {
-            StateError::runtime(format!(
-                "Invalid path '{}' : No results for path: {}",
-                path.source(),
-                path.normalized()
-            ))
-        })?,
+        Tolerance::Path(path) => select_or_fail(scope, path)?,
         other => number_field(other, scope, "MaxItems", "integer")?,
     };
     let number = match &value {
@@ -3490,14 +3473,6 @@ fn max_items(field: &Tolerance, scope: &Scope<'_>) -> Result<u64, StateError> {
         )),
         Some(n) if n.fract() == 0.0 => Ok(n as u64),
         _ => Err(not_valid(field, "MaxItems", "integer", &value)),
-    }
-}
-
-/// A value as AWS quotes it in messages: a string's text, anything else as JSON.
-fn plain(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        other => compact(other),
     }
 }
 
@@ -3628,7 +3603,7 @@ fn not_valid(tolerance: &Tolerance, field: &str, kind: &str, value: &Value) -> S
     };
     StateError::runtime(format!(
         "The {field}Path field refers to value \"{}\" which is not a valid {kind}: {source}",
-        plain(value)
+        display(value)
     ))
 }
 
@@ -3642,13 +3617,7 @@ fn number_field(
     match tolerance {
         Tolerance::Fixed(n) if n.fract() == 0.0 && *n >= 0.0 => Ok(json!(*n as u64)),
         Tolerance::Fixed(n) => Ok(json!(n)),
-        Tolerance::Path(path) => scope.select(path).map_err(|_| {
-            StateError::runtime(format!(
-                "Invalid path '{}' : No results for path: {}",
-                path.source(),
-                path.normalized()
-            ))
-        }),
+        Tolerance::Path(path) => select_or_fail(scope, path),
         Tolerance::Expression(expression) => {
             let value = eval::expression_value(expression, scope, field)?;
             if value.is_number() {
@@ -3668,6 +3637,7 @@ fn number_field(
     }
 }
 
+/// JSON type names as AWS's messages use them.
 fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

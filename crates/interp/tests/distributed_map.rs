@@ -4,34 +4,17 @@
 //! `ToleratedFailurePercentage` allow, failing with `States.ExceedToleratedFailureThreshold`
 //! past that.
 
-use aslan_asl::{Definition, LoadOptions};
-use aslan_interp::{Command, Env, Event, Execution, ExecutionInfo, Options, Outcome};
-use serde_json::{Value, json};
+mod common;
 
-fn definition(value: Value) -> Definition {
-    let parsed = aslan_asl::parse_value(&value, LoadOptions::default());
-    match parsed.definition {
-        Some(definition) => definition,
-        None => panic!("invalid test definition: {:?}", parsed.diagnostics),
-    }
-}
+use aslan_asl::Definition;
+use aslan_interp::{Command, Env, Event, Execution, Outcome};
+use common::{definition, event_types, execution, first_task};
+use serde_json::{Value, json};
 
 /// Runs a definition without tasks or timers to its end: the outcome and the event types.
 fn run(definition_json: Value, input: Value) -> (Outcome, Vec<String>, Vec<Value>) {
     let definition = definition(definition_json);
-    let mut execution = Execution::new(
-        ExecutionInfo {
-            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:e".into(),
-            execution_name: "e".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
-            state_machine_name: "M".into(),
-            role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            region: "us-east-1".into(),
-            start_time: 1_700_000_000_000,
-            ..Default::default()
-        },
-        Options::default(),
-    );
+    let mut execution = execution();
     let commands = execution.handle(
         &definition,
         Event::Start { input },
@@ -256,18 +239,26 @@ fn maps_inside_a_distributed_map_record_nothing_either() {
     assert_eq!(types.iter().filter(|t| *t == "MapStateEntered").count(), 1);
 }
 
-/// A Distributed Map that hands each batch on unchanged.
-fn batching(batcher: Value) -> Value {
-    json!({"StartAt": "Each", "States": {"Each": {
+/// A Distributed Map over `$.items` whose children pass their input on, with `fields` added.
+fn passing(fields: Value) -> Value {
+    let mut map = json!({
         "Type": "Map",
         "ItemsPath": "$.items",
-        "ItemBatcher": batcher,
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
             "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
         },
         "End": true
-    }}})
+    });
+    if let (Some(map), Some(fields)) = (map.as_object_mut(), fields.as_object()) {
+        map.extend(fields.clone());
+    }
+    json!({"StartAt": "Each", "States": {"Each": map}})
+}
+
+/// A Distributed Map that hands each batch on unchanged.
+fn batching(batcher: Value) -> Value {
+    passing(json!({ "ItemBatcher": batcher }))
 }
 
 #[test]
@@ -329,40 +320,13 @@ fn item_batcher_in_jsonata() {
 
 /// A Distributed Map reading its items with `reader`, each iteration passing its item on.
 fn reading(reader: Value) -> Definition {
-    definition(json!({"StartAt": "Each", "States": {"Each": {
-        "Type": "Map",
-        "ItemsPath": "$.unused",
-        "ItemReader": reader,
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
-        },
-        "End": true
-    }}}))
+    definition(passing(json!({ "ItemReader": reader })))
 }
 
 fn start(definition: &Definition, input: Value) -> (Execution, Vec<Command>) {
-    let mut execution = Execution::new(
-        ExecutionInfo {
-            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:e".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
-            state_machine_name: "M".into(),
-            ..Default::default()
-        },
-        Options::default(),
-    );
+    let mut execution = execution();
     let commands = execution.handle(definition, Event::Start { input }, &Env { now: 0 });
     (execution, commands)
-}
-
-fn types_of(commands: &[Command]) -> Vec<String> {
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Record(event) => Some(event.event_type.as_str().to_owned()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -373,20 +337,14 @@ fn item_reader_reads_through_a_task_with_no_history_of_its_own() {
         "Parameters": {"Bucket.$": "$.bucket", "Key": "rows.csv"}
     }));
     let (mut execution, commands) = start(&definition, json!({"bucket": "data", "max": "2"}));
-    let request = commands
-        .iter()
-        .find_map(|c| match c {
-            Command::ScheduleTask(request) => Some(request.clone()),
-            _ => None,
-        })
-        .expect("the reader is called");
+    let request = first_task(&commands);
     assert_eq!(request.resource.arn, "arn:aws:states:::s3:getObject");
     assert_eq!(
         request.parameters,
         json!({"Bucket": "data", "Key": "rows.csv"})
     );
     assert_eq!(
-        types_of(&commands),
+        event_types(&commands),
         [
             "ExecutionStarted",
             "MapStateEntered",
@@ -412,7 +370,7 @@ fn item_reader_reads_through_a_task_with_no_history_of_its_own() {
         &env,
     ));
     assert_eq!(
-        types_of(&commands),
+        event_types(&commands),
         [
             "MapRunSucceeded",
             "MapStateSucceeded",
@@ -453,13 +411,7 @@ fn a_reader_that_fails_fails_the_map_run() {
         ),
     ] {
         let (mut execution, commands) = start(&definition, json!({}));
-        let task = commands
-            .iter()
-            .find_map(|c| match c {
-                Command::ScheduleTask(request) => Some(request.id),
-                _ => None,
-            })
-            .expect("the reader is called");
+        let task = first_task(&commands).id;
         let answer = match answer {
             Event::TaskFailed { error, cause, .. } => Event::TaskFailed { task, error, cause },
             Event::TaskSucceeded { output, .. } => Event::TaskSucceeded { task, output },
@@ -467,7 +419,7 @@ fn a_reader_that_fails_fails_the_map_run() {
         };
         let commands = execution.handle(&definition, answer, &Env { now: 1 });
         assert_eq!(
-            types_of(&commands),
+            event_types(&commands),
             ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
         );
         assert_eq!(

@@ -2,20 +2,15 @@
 //! moved from the input into `Output`, `$merge([$states.input, ...])` extending the input)
 //! must give what evaluating every expression through jsonata-core gives.
 
-use aslan_asl::{Definition, LoadOptions};
+mod common;
+
+use aslan_asl::Definition;
 use aslan_interp::{Command, Env, Event, Execution, ExecutionInfo, Options, Outcome};
 use aslan_jsonata::{Binding, Expression};
+use common::{definition, first_task};
 use serde_json::{Value, json};
 
 const T0: i64 = 1_700_000_000_000;
-
-fn definition(value: Value) -> Definition {
-    let parsed = aslan_asl::parse_value(&value, LoadOptions::default());
-    match parsed.definition {
-        Some(definition) => definition,
-        None => panic!("invalid test definition: {:?}", parsed.diagnostics),
-    }
-}
 
 fn run(definition: &Definition, input: Value) -> Outcome {
     let mut execution = Execution::new(
@@ -156,13 +151,7 @@ fn task_outputs_take_parts_of_the_result() {
     let mut execution = Execution::new(ExecutionInfo::default(), Options::default());
     let input = json!({"id": 7});
     let commands = execution.handle(&machine, Event::Start { input }, &Env { now: T0 });
-    let task = commands
-        .iter()
-        .find_map(|command| match command {
-            Command::ScheduleTask(request) => Some(request.id),
-            _ => None,
-        })
-        .expect("the task is scheduled");
+    let task = first_task(&commands).id;
     let output = json!({"Payload": {"items": [1.0, {"v": 2.5}], "n": 3}});
     let commands = execution.handle(
         &machine,

@@ -3,37 +3,16 @@
 //! These tests exercise what the recorded conformance cases cannot: task timeouts, heartbeats,
 //! retry back-off arithmetic, cancellation of sibling branches, stops and execution timeouts.
 
+mod common;
+
 use aslan_asl::{Definition, LoadOptions};
 use aslan_interp::{
     Command, Env, Event, Execution, ExecutionInfo, Options, Outcome, TaskId, TaskRequest, TimerId,
 };
+use common::{definition, event_types, execution};
 use serde_json::{Value, json};
 
 const T0: i64 = 1_700_000_000_000;
-
-fn definition(value: Value) -> Definition {
-    let parsed = aslan_asl::parse_value(&value, LoadOptions::default());
-    match parsed.definition {
-        Some(definition) => definition,
-        None => panic!("invalid test definition: {:?}", parsed.diagnostics),
-    }
-}
-
-fn execution() -> Execution {
-    Execution::new(
-        ExecutionInfo {
-            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:e".into(),
-            execution_name: "e".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
-            state_machine_name: "M".into(),
-            role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            region: "us-east-1".into(),
-            start_time: T0,
-            ..Default::default()
-        },
-        Options::default(),
-    )
-}
 
 fn at(now: i64) -> Env {
     Env { now }
@@ -64,16 +43,6 @@ fn outcome(commands: &[Command]) -> Option<&Outcome> {
         Command::Finish(outcome) => Some(outcome),
         _ => None,
     })
-}
-
-fn event_types(commands: &[Command]) -> Vec<String> {
-    commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Record(event) => Some(event.event_type.as_str().to_owned()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn task_machine(extra: Value) -> Value {
