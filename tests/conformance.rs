@@ -217,7 +217,7 @@ fn main() {
     );
     let _ = writeln!(
         report,
-        "Not run (need AWS services, callbacks, nested executions, distributed Map): {}",
+        "Not run (need AWS services, or queues, buckets, functions and state machines the recording harness made): {}",
         not_run.len()
     );
     for (title, group) in [
