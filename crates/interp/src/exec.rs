@@ -2592,6 +2592,7 @@ impl Execution {
         self.free_joins.push(join_id);
         let mut last = frame.last_event;
         let error = if join.map_run.is_some() {
+            self.map_run_arns.remove(&join.parent);
             let error = StateError::new(
                 "States.ExceedToleratedFailureThreshold",
                 "The specified tolerated failure threshold was exceeded",
@@ -3123,6 +3124,11 @@ impl Execution {
                     .saturating_sub(frame.variables.own_bytes());
             }
             self.free_frames.push(frame_id);
+        }
+        // A Map Run the frame was in the middle of ends with it.
+        if !self.map_run_arns.is_empty() {
+            self.map_run_arns.remove(&frame_id);
+            self.writes.remove(&frame_id);
         }
     }
 
