@@ -1218,3 +1218,54 @@ def test_distributed_map_records_its_map_run_not_its_children(sfn):
                      "MapRunSucceeded", "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
     arn = events[3]["mapRunStartedEventDetails"]["mapRunArn"]
     assert arn.startswith(machine.replace(":stateMachine:", ":mapRun:") + "/Orders:"), arn
+
+
+def test_map_runs_are_described_and_listed(sfn):
+    definition = {"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, "ToleratedFailurePercentage": 50,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Odd",
+            "States": {
+                "Odd": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 3, "Next": "No"}],
+                        "Default": "Yes"},
+                "No": {"Type": "Fail", "Error": "Three"},
+                "Yes": {"Type": "Succeed"},
+            },
+        },
+        "Next": "Again",
+    }, "Again": {
+        "Type": "Map", "ItemsPath": "$", "Label": "Second",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "End": True,
+    }}}
+    machine = create(sfn, definition)
+    described = run(sfn, machine, {"items": [1, 2, 3, 4]})
+    assert described["status"] == "SUCCEEDED", described
+    execution = described["executionArn"]
+
+    listed = sfn.list_map_runs(executionArn=execution)["mapRuns"]
+    assert len(listed) == 2
+    assert listed[0]["stateMachineArn"] == machine + "/Each"
+    assert listed[1]["mapRunArn"].startswith(machine.replace(":stateMachine:", ":mapRun:") + "/Second:")
+    page = sfn.list_map_runs(executionArn=execution, maxResults=1)
+    assert [r["mapRunArn"] for r in page["mapRuns"]] == [listed[0]["mapRunArn"]]
+    rest = sfn.list_map_runs(executionArn=execution, maxResults=1, nextToken=page["nextToken"])
+    assert [r["mapRunArn"] for r in rest["mapRuns"]] == [listed[1]["mapRunArn"]]
+
+    run_details = sfn.describe_map_run(mapRunArn=listed[0]["mapRunArn"])
+    assert run_details["status"] == "SUCCEEDED"
+    assert run_details["executionArn"] == execution
+    assert run_details["maxConcurrency"] == 2 and run_details["toleratedFailurePercentage"] == 50
+    counts = run_details["executionCounts"]
+    assert (counts["total"], counts["succeeded"], counts["failed"], counts["pending"], counts["running"]) == (4, 3, 1, 0, 0)
+    assert run_details["itemCounts"] == counts
+    assert "stopDate" in run_details
+
+    with pytest.raises(ClientError) as missing:
+        sfn.describe_map_run(mapRunArn=listed[0]["mapRunArn"] + "x")
+    assert error_code(missing) == "ResourceNotFound"
+    with pytest.raises(ClientError) as missing:
+        sfn.list_map_runs(executionArn=execution + "x")
+    assert error_code(missing) == "ExecutionDoesNotExist"

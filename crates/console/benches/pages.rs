@@ -137,6 +137,7 @@ fn fill(store: &SqliteStore, executions: usize, now_ms: i64) {
             journal: Vec::new(),
             history: history(start_ms),
             ending,
+            map_runs: Vec::new(),
         });
         if batch.len() == 1000 {
             store.commit(std::mem::take(&mut batch)).expect("commit");

@@ -62,6 +62,7 @@ fn store() -> Arc<MemoryStore> {
                     cause: Some("x was small".into()),
                     stop_ms: 1_002 + i,
                 }),
+                map_runs: Vec::new(),
             }])
             .expect("execution");
     }

@@ -440,7 +440,7 @@ impl<C: Clock + 'static> Service<C> {
                         Command::CancelTask(task) => {
                             tasks.remove(&task);
                         }
-                        Command::Record(_) | Command::Finish(_) => {}
+                        Command::Record(_) | Command::Finish(_) | Command::MapRun(_) => {}
                     }
                 }
             }
@@ -901,6 +901,14 @@ impl<C: Clock + 'static> Service<C> {
                             id: event.id,
                             event: text,
                         });
+                    }
+                }
+                Command::MapRun(report) => {
+                    if !live.express {
+                        // Only the last report of a run in a batch is worth writing.
+                        let runs = &mut changes[slot].map_runs;
+                        runs.retain(|r| r.map_run_arn != report.map_run_arn);
+                        runs.push(*report);
                     }
                 }
                 Command::StartTimer { timer, fire_at } => effects.push(Effect::Timer {

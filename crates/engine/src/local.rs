@@ -131,6 +131,8 @@ pub async fn run<C: Clock>(
                     Command::CancelTimer(timer) => {
                         cancelled_timers.insert(timer);
                     }
+                    // Map Run reports are for the server's API.
+                    Command::MapRun(_) => {}
                     Command::Finish(outcome) => {
                         tasks.abort_all();
                         for id in waiting.keys().copied().collect::<Vec<_>>() {

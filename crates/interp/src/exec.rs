@@ -271,8 +271,8 @@ pub struct Execution {
     outcome: Option<Outcome>,
     /// The frame being advanced records no history (see `Frame::quiet`).
     quiet: bool,
-    /// The Map Run each Distributed Map frame started, by frame.
-    map_run_arns: HashMap<FrameId, String>,
+    /// The Map Run each Distributed Map frame started, by frame, as last reported.
+    map_runs: HashMap<FrameId, aslan_types::MapRun>,
     /// A `ResultWriter`'s objects still to write, by the Map's frame.
     writes: HashMap<FrameId, PendingWrites>,
 }
@@ -348,7 +348,7 @@ impl Execution {
             transitions: 0,
             outcome: None,
             quiet: false,
-            map_run_arns: HashMap::new(),
+            map_runs: HashMap::new(),
             writes: HashMap::new(),
         }
     }
@@ -921,7 +921,18 @@ impl Execution {
                             },
                         );
                         frame.last_event = id;
-                        self.map_run_arns.insert(frame_id, arn);
+                        let report = aslan_types::MapRun {
+                            state_machine_arn: arn
+                                .rsplit_once(':')
+                                .map(|(head, _)| head.replacen(":mapRun:", ":stateMachine:", 1))
+                                .unwrap_or_default(),
+                            map_run_arn: arn,
+                            execution_arn: self.info.execution_arn.clone(),
+                            status: "RUNNING".into(),
+                            start_ms: env.now,
+                            ..Default::default()
+                        };
+                        self.map_runs.insert(frame_id, report);
                         match items {
                             Some(items) => self.start_map_run(
                                 definition, frame_id, frame, state, map, items, env, out,
@@ -954,11 +965,19 @@ impl Execution {
             Ok(settings) => settings,
             Err(error) => return self.fail_state(frame_id, frame, state, error, env, out),
         };
+        if let Some(report) = self.map_runs.get_mut(&frame_id) {
+            report.max_concurrency = max_concurrency as u64;
+            report.tolerated_failure_count = tolerated_count.unwrap_or(0);
+            report.tolerated_failure_percentage = tolerated_percentage.unwrap_or(0.0);
+            report.total = items.len() as u64;
+            report.pending = items.len() as u64;
+            out.push(Command::MapRun(Box::new(report.clone())));
+        }
         let map_run = MapRun {
             arn: self
-                .map_run_arns
+                .map_runs
                 .get(&frame_id)
-                .cloned()
+                .map(|report| report.map_run_arn.clone())
                 .unwrap_or_default(),
             records: map.result_writer.as_ref().map(|_| {
                 items
@@ -1094,7 +1113,8 @@ impl Execution {
         env: &Env,
         out: &mut Vec<Command>,
     ) -> Step {
-        self.map_run_arns.remove(&frame_id);
+        let written = self.writes.contains_key(&frame_id);
+        self.end_map_run(frame_id, "SUCCEEDED", written, env, out);
         frame.last_event = self.emit(
             out,
             frame.last_event,
@@ -1314,7 +1334,7 @@ impl Execution {
         env: &Env,
         out: &mut Vec<Command>,
     ) -> Step {
-        self.map_run_arns.remove(&frame_id);
+        self.end_map_run(frame_id, "FAILED", false, env, out);
         self.writes.remove(&frame_id);
         let error = StateError::new(error_name, error.cause);
         let id = self.emit(
@@ -2364,13 +2384,16 @@ impl Execution {
         env: &Env,
         out: &mut Vec<Command>,
     ) {
-        if let Some(records) = self.joins[join_id]
-            .as_mut()
-            .and_then(|j| j.map_run.as_mut())
-            .and_then(|run| run.records.as_mut())
-            && let Some(record) = records.get_mut(slot)
+        if let Some(join) = self.joins[join_id].as_mut()
+            && let Some(run) = join.map_run.as_mut()
         {
-            record.start = env.now;
+            if let Some(record) = run.records.as_mut().and_then(|r| r.get_mut(slot)) {
+                record.start = env.now;
+            }
+            if let Some(report) = self.map_runs.get_mut(&join.parent) {
+                report.pending = report.pending.saturating_sub(1);
+                report.running += 1;
+            }
         }
         let (outer, map_name, quiet) = match self.joins[join_id].as_ref() {
             Some(join) => (
@@ -2452,7 +2475,7 @@ impl Execution {
             definition,
             join_id,
             slot,
-            output,
+            Ok(output),
             frame.last_event,
             env,
             out,
@@ -2468,7 +2491,7 @@ impl Execution {
         definition: &Definition,
         join_id: JoinId,
         slot: usize,
-        output: Value,
+        output: Result<Value, Value>,
         last_event: i64,
         env: &Env,
         out: &mut Vec<Command>,
@@ -2487,6 +2510,17 @@ impl Execution {
         {
             record.stop = env.now;
         }
+        if join.map_run.is_some()
+            && let Some(report) = self.map_runs.get_mut(&join.parent)
+        {
+            report.running = report.running.saturating_sub(1);
+            match output {
+                Ok(_) => report.succeeded += 1,
+                Err(_) => report.failed += 1,
+            }
+            out.push(Command::MapRun(Box::new(report.clone())));
+        }
+        let output = output.unwrap_or_else(|failed| failed);
         join.results[slot] = output;
         join.remaining -= 1;
         join.running -= 1;
@@ -2578,7 +2612,7 @@ impl Execution {
                     definition,
                     join_id,
                     slot,
-                    output,
+                    Err(output),
                     frame.last_event,
                     env,
                     out,
@@ -2592,7 +2626,11 @@ impl Execution {
         self.free_joins.push(join_id);
         let mut last = frame.last_event;
         let error = if join.map_run.is_some() {
-            self.map_run_arns.remove(&join.parent);
+            if let Some(report) = self.map_runs.get_mut(&join.parent) {
+                report.running = report.running.saturating_sub(1);
+                report.failed += 1;
+            }
+            self.end_map_run(join.parent, "FAILED", false, env, out);
             let error = StateError::new(
                 "States.ExceedToleratedFailureThreshold",
                 "The specified tolerated failure threshold was exceeded",
@@ -2712,7 +2750,39 @@ impl Execution {
             .collect()
     }
 
+    /// A Map Run ended with `status`: its last report, then it is forgotten. Children still
+    /// pending or running count as aborted.
+    fn end_map_run(
+        &mut self,
+        frame_id: FrameId,
+        status: &str,
+        written: bool,
+        env: &Env,
+        out: &mut Vec<Command>,
+    ) {
+        if let Some(mut report) = self.map_runs.remove(&frame_id) {
+            report.status = status.to_owned();
+            report.stop_ms = Some(env.now);
+            report.aborted += report.pending + report.running;
+            report.pending = 0;
+            report.running = 0;
+            if written {
+                report.results_written = report.succeeded + report.failed;
+            }
+            out.push(Command::MapRun(Box::new(report)));
+        }
+    }
+
     fn finish(&mut self, outcome: Outcome, out: &mut Vec<Command>) {
+        // Map Runs still going end with the execution.
+        for (_, mut report) in std::mem::take(&mut self.map_runs) {
+            report.status = "ABORTED".into();
+            report.stop_ms = Some(self.now);
+            report.aborted += report.pending + report.running;
+            report.pending = 0;
+            report.running = 0;
+            out.push(Command::MapRun(Box::new(report)));
+        }
         for (task, wait) in std::mem::take(&mut self.tasks) {
             self.drop_task_timers(&wait, out);
             out.push(Command::CancelTask(task));
@@ -3126,8 +3196,8 @@ impl Execution {
             self.free_frames.push(frame_id);
         }
         // A Map Run the frame was in the middle of ends with it.
-        if !self.map_run_arns.is_empty() {
-            self.map_run_arns.remove(&frame_id);
+        if !self.map_runs.is_empty() {
+            self.map_runs.remove(&frame_id);
             self.writes.remove(&frame_id);
         }
     }

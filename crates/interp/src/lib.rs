@@ -109,6 +109,9 @@ pub enum Command {
     CancelTimer(TimerId),
     /// The execution is over.
     Finish(Outcome),
+    /// A Distributed Map's run started or changed (its counts, its status): the engine keeps
+    /// the last for `DescribeMapRun`/`ListMapRuns`. Not part of the history.
+    MapRun(Box<aslan_types::MapRun>),
 }
 
 /// A task for the engine to run.

@@ -554,3 +554,47 @@ fn a_result_writer_that_fails_fails_the_map_run() {
         })
     );
 }
+
+#[test]
+fn the_map_run_is_reported_as_it_goes() {
+    let definition = definition(machine(
+        json!({"ToleratedFailureCount": 1, "MaxConcurrency": 2}),
+    ));
+    let (_, commands) = start(&definition, items(&[3], 4));
+    let reports: Vec<aslan_types::MapRun> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::MapRun(report) => Some((**report).clone()),
+            _ => None,
+        })
+        .collect();
+    let first = reports.first().expect("a report when the run starts");
+    assert_eq!(
+        (first.status.as_str(), first.total, first.pending),
+        ("RUNNING", 4, 4)
+    );
+    assert_eq!(first.max_concurrency, 2);
+    assert_eq!(first.tolerated_failure_count, 1);
+    assert!(first.map_run_arn.contains(":mapRun:M/Each:"));
+    assert_eq!(
+        first.state_machine_arn,
+        "arn:aws:states:us-east-1:123456789012:stateMachine:M/Each"
+    );
+    let last = reports.last().expect("a report when it ends");
+    assert_eq!(
+        (
+            last.status.as_str(),
+            last.succeeded,
+            last.failed,
+            last.pending,
+            last.running
+        ),
+        ("SUCCEEDED", 3, 1, 0, 0)
+    );
+    assert_eq!(last.stop_ms, Some(0), "the time of the event that ended it");
+    assert_eq!(
+        reports.len(),
+        6,
+        "one when it starts, one per child, one at the end"
+    );
+}

@@ -949,6 +949,88 @@ impl Ctx<'_> {
         Ok(response)
     }
 
+    async fn describe_map_run(&self) -> Outcome2 {
+        let arn = self.required("mapRunArn")?;
+        if parse_arn(arn).is_none_or(|parsed| parsed.kind != "mapRun") {
+            return Err(invalid_arn(arn));
+        }
+        let key = arn.to_owned();
+        let run = self
+            .blocking(move |s| s.get_map_run(&key))
+            .await?
+            .ok_or_else(|| {
+                Error::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
+            })?;
+        // One child execution per item (per batch with ItemBatcher), so both counts agree.
+        let counts = json!({
+            "pending": run.pending,
+            "running": run.running,
+            "succeeded": run.succeeded,
+            "failed": run.failed,
+            "timedOut": 0,
+            "aborted": run.aborted,
+            "total": run.total,
+            "resultsWritten": run.results_written,
+            "failuresNotRedrivable": run.failed + run.aborted,
+            "pendingRedrive": 0,
+        });
+        let mut response = json!({
+            "mapRunArn": run.map_run_arn,
+            "executionArn": run.execution_arn,
+            "status": run.status,
+            "startDate": epoch(run.start_ms),
+            "maxConcurrency": run.max_concurrency,
+            "toleratedFailurePercentage": run.tolerated_failure_percentage,
+            "toleratedFailureCount": run.tolerated_failure_count,
+            "itemCounts": counts,
+            "executionCounts": counts,
+            "redriveCount": 0,
+        });
+        if let Some(stop_ms) = run.stop_ms {
+            response["stopDate"] = epoch(stop_ms);
+        }
+        Ok(response)
+    }
+
+    async fn list_map_runs(&self) -> Outcome2 {
+        let arn = self.required("executionArn")?;
+        let execution = self.execution(arn).await?;
+        let limit = self.limit()?;
+        let after = self.next_token()?;
+        let key = execution.arn.clone();
+        let runs = self.blocking(move |s| s.list_map_runs(&key)).await?;
+        let start = match &after {
+            Some(after) => runs
+                .iter()
+                .position(|r| &r.map_run_arn == after)
+                .map_or(runs.len(), |i| i + 1),
+            None => 0,
+        };
+        let page: Vec<&aslan_types::MapRun> = runs.iter().skip(start).take(limit).collect();
+        let items: Vec<Value> = page
+            .iter()
+            .map(|run| {
+                let mut item = json!({
+                    "executionArn": run.execution_arn,
+                    "mapRunArn": run.map_run_arn,
+                    "stateMachineArn": run.state_machine_arn,
+                    "startDate": epoch(run.start_ms),
+                });
+                if let Some(stop_ms) = run.stop_ms {
+                    item["stopDate"] = epoch(stop_ms);
+                }
+                item
+            })
+            .collect();
+        let mut response = json!({ "mapRuns": items });
+        if start + page.len() < runs.len()
+            && let Some(last) = page.last()
+        {
+            response["nextToken"] = json!(format!("aslan1:{}", last.map_run_arn));
+        }
+        Ok(response)
+    }
+
     async fn get_activity_task(&self) -> Outcome2 {
         let arn = self.required("activityArn")?;
         self.activity(arn).await?;
@@ -1194,6 +1276,8 @@ pub async fn call(
         "SendTaskSuccess" => context.send_task_success().await,
         "SendTaskFailure" => context.send_task_failure().await,
         "SendTaskHeartbeat" => context.send_task_heartbeat().await,
+        "DescribeMapRun" => context.describe_map_run().await,
+        "ListMapRuns" => context.list_map_runs().await,
         "TagResource" => context.tag_resource().await,
         "UntagResource" => context.untag_resource().await,
         "ListTagsForResource" => context.list_tags().await,

@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS activities(arn TEXT PRIMARY KEY, name TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS tags(
     resource_arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY(resource_arn, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS map_runs(
+    id INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, execution_arn TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS map_runs_by_execution ON map_runs(execution_arn, id);
 PRAGMA user_version = 3;
 ";
 
@@ -343,6 +346,21 @@ fn apply_change(
                 .map_err(backend)?;
         }
     }
+    if !change.map_runs.is_empty() {
+        // A run keeps the row (and so the place in its execution's list) of its first report.
+        let mut statement = connection
+            .prepare_cached(
+                "INSERT INTO map_runs(arn, execution_arn, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(arn) DO UPDATE SET body = excluded.body",
+            )
+            .map_err(backend)?;
+        for run in &change.map_runs {
+            let body = serde_json::to_string(run).map_err(|e| Error::Backend(e.to_string()))?;
+            statement
+                .execute(params![run.map_run_arn, run.execution_arn, body])
+                .map_err(backend)?;
+        }
+    }
     if let Some(ending) = &change.ending {
         let (machine, before): (String, String) = connection
             .prepare_cached("SELECT state_machine_arn, status FROM executions WHERE id = ?1")
@@ -587,6 +605,31 @@ impl Store for SqliteStore {
                 })?
                 .collect()
         })
+    }
+
+    fn get_map_run(&self, arn: &str) -> Result<Option<aslan_types::MapRun>> {
+        let body: Option<String> = self.read(|c| {
+            c.query_row("SELECT body FROM map_runs WHERE arn = ?1", [arn], |row| {
+                row.get(0)
+            })
+            .optional()
+        })?;
+        body.map(|body| serde_json::from_str(&body).map_err(|e| Error::Backend(e.to_string())))
+            .transpose()
+    }
+
+    fn list_map_runs(&self, execution_arn: &str) -> Result<Vec<aslan_types::MapRun>> {
+        let bodies: Vec<String> = self.read(|c| {
+            let mut statement =
+                c.prepare_cached("SELECT body FROM map_runs WHERE execution_arn = ?1 ORDER BY id")?;
+            statement
+                .query_map([execution_arn], |row| row.get(0))?
+                .collect()
+        })?;
+        bodies
+            .iter()
+            .map(|body| serde_json::from_str(body).map_err(|e| Error::Backend(e.to_string())))
+            .collect()
     }
 
     fn running_executions(&self) -> Result<Vec<Execution>> {

@@ -150,6 +150,8 @@ pub struct ExecutionChange {
     pub history: Vec<HistoryEntry>,
     /// The ending, when it ended.
     pub ending: Option<Ending>,
+    /// Map Runs started or changed (the last report of each replaces the one stored).
+    pub map_runs: Vec<aslan_types::MapRun>,
 }
 
 /// An activity.
@@ -288,6 +290,10 @@ pub trait Store: Send + Sync + 'static {
     fn list_executions(&self, query: &ExecutionQuery) -> Result<Vec<Execution>>;
     /// Every execution still running (to resume after a restart).
     fn running_executions(&self) -> Result<Vec<Execution>>;
+    /// Reads a Map Run (as its last report left it).
+    fn get_map_run(&self, arn: &str) -> Result<Option<aslan_types::MapRun>>;
+    /// An execution's Map Runs, in the order they started.
+    fn list_map_runs(&self, execution_arn: &str) -> Result<Vec<aslan_types::MapRun>>;
     /// Lists execution summaries, newest first, by the console's filters. Backends answer it
     /// from an index; this default pages through [`Store::list_executions`].
     fn search_executions(&self, search: &ExecutionSearch) -> Result<Vec<ExecutionSummary>> {
@@ -404,6 +410,12 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn running_executions(&self) -> Result<Vec<Execution>> {
         (**self).running_executions()
+    }
+    fn get_map_run(&self, arn: &str) -> Result<Option<aslan_types::MapRun>> {
+        (**self).get_map_run(arn)
+    }
+    fn list_map_runs(&self, execution_arn: &str) -> Result<Vec<aslan_types::MapRun>> {
+        (**self).list_map_runs(execution_arn)
     }
     fn search_executions(&self, search: &ExecutionSearch) -> Result<Vec<ExecutionSummary>> {
         (**self).search_executions(search)

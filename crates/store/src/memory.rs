@@ -23,6 +23,9 @@ struct Data {
     histories: HashMap<String, Vec<HistoryEntry>>,
     activities: BTreeMap<String, Activity>,
     tags: HashMap<String, BTreeMap<String, String>>,
+    /// Map Runs by ARN, and each execution's in the order they started.
+    map_runs: HashMap<String, aslan_types::MapRun>,
+    map_runs_of: HashMap<String, Vec<String>>,
 }
 
 /// A store that lives as long as the process.
@@ -119,6 +122,15 @@ impl Store for MemoryStore {
                 .entry(change.arn.clone())
                 .or_default()
                 .extend(change.history);
+            for run in change.map_runs {
+                if !data.map_runs.contains_key(&run.map_run_arn) {
+                    data.map_runs_of
+                        .entry(run.execution_arn.clone())
+                        .or_default()
+                        .push(run.map_run_arn.clone());
+                }
+                data.map_runs.insert(run.map_run_arn.clone(), run);
+            }
             if let (Some(ending), Some(execution)) =
                 (change.ending, data.executions.get_mut(&change.arn))
             {
@@ -214,6 +226,21 @@ impl Store for MemoryStore {
                 status: status.clone(),
                 count: *count,
             })
+            .collect())
+    }
+
+    fn get_map_run(&self, arn: &str) -> Result<Option<aslan_types::MapRun>> {
+        Ok(self.data().map_runs.get(arn).cloned())
+    }
+
+    fn list_map_runs(&self, execution_arn: &str) -> Result<Vec<aslan_types::MapRun>> {
+        let data = self.data();
+        Ok(data
+            .map_runs_of
+            .get(execution_arn)
+            .into_iter()
+            .flatten()
+            .filter_map(|arn| data.map_runs.get(arn).cloned())
             .collect())
     }
 

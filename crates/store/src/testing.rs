@@ -55,6 +55,7 @@ fn created(execution: Execution) -> ExecutionChange {
         }],
         created: Some(execution),
         ending: None,
+        map_runs: Vec::new(),
     }
 }
 
@@ -68,6 +69,46 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     activities_and_tags(&make());
     searching_executions(&make());
     counting_executions(&make());
+    map_runs(&make());
+}
+
+fn map_runs(store: &impl Store) {
+    let e = execution("m", "with-runs", 10);
+    store.commit(vec![created(e.clone())]).expect("create");
+    let run = |id: &str, status: &str, succeeded: u64| aslan_types::MapRun {
+        map_run_arn: format!("arn:aws:states:us-east-1:123456789012:mapRun:m/Each:{id}"),
+        execution_arn: e.arn.clone(),
+        status: status.into(),
+        total: 3,
+        succeeded,
+        ..Default::default()
+    };
+    let report = |runs: Vec<aslan_types::MapRun>| ExecutionChange {
+        arn: e.arn.clone(),
+        map_runs: runs,
+        ..Default::default()
+    };
+    store
+        .commit(vec![report(vec![
+            run("b", "RUNNING", 0),
+            run("a", "RUNNING", 0),
+        ])])
+        .expect("start");
+    // A later report replaces the run's record and keeps its place.
+    store
+        .commit(vec![report(vec![run("b", "SUCCEEDED", 3)])])
+        .expect("report");
+    let listed = store.list_map_runs(&e.arn).expect("list");
+    assert_eq!(
+        listed,
+        vec![run("b", "SUCCEEDED", 3), run("a", "RUNNING", 0)]
+    );
+    assert_eq!(
+        store.get_map_run(&listed[0].map_run_arn).expect("get"),
+        Some(run("b", "SUCCEEDED", 3))
+    );
+    assert_eq!(store.get_map_run("arn:nothing").expect("get"), None);
+    assert_eq!(store.list_map_runs("arn:nothing").expect("list"), vec![]);
 }
 
 fn state_machines(store: &impl Store) {
@@ -138,6 +179,7 @@ fn executions_and_journals(store: &impl Store) {
                 stop_ms: 11,
             }),
             created: None,
+            map_runs: Vec::new(),
         }])
         .expect("append");
     let journal = store.journal(&e.arn).expect("journal");

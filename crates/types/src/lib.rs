@@ -7,6 +7,7 @@
 //! - [`history`]: execution-history events generated from the AWS service model, with
 //!   builder helpers for the interpreter.
 //! - [`errors`]: the predefined `States.*` error names.
+//! - [`map_run`]: a Distributed Map's Map Run and its counts.
 //!
 //! The crate does no I/O and reads no clock: callers pass timestamps in.
 
@@ -14,6 +15,7 @@ pub mod arn;
 pub mod errors;
 mod events;
 pub mod history;
+pub mod map_run;
 pub mod status;
 pub mod timestamp;
 
@@ -22,5 +24,6 @@ pub use arn::{
     validate_name,
 };
 pub use history::{GetExecutionHistoryOutput, HistoryEvent, HistoryEventType};
+pub use map_run::MapRun;
 pub use status::{ExecutionStatus, StateMachineType, UnknownVariant};
 pub use timestamp::{Timestamp, TimestampError};
