@@ -325,20 +325,9 @@ impl Aws {
         }
         if answer.headers.contains_key("x-amz-function-error") {
             let text = String::from_utf8_lossy(&answer.body).into_owned();
-            let error_type = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| {
-                    v.get("errorType")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .unwrap_or_else(|| "Lambda.Unknown".to_owned());
             return Ok((
                 answer.status,
-                crate::function::Invocation::Failed {
-                    error_type,
-                    payload: text,
-                },
+                crate::function::Invocation::failed_with(text, "Lambda.Unknown"),
             ));
         }
         Ok((

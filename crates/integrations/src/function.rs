@@ -44,6 +44,11 @@ impl Invocation {
     }
 
     fn from_error_text(text: String) -> Invocation {
+        Invocation::failed_with(text, "Unhandled")
+    }
+
+    /// A function error whose object is `text`: its `errorType`, or `default` without one.
+    pub(crate) fn failed_with(text: String, default: &str) -> Invocation {
         let error_type = serde_json::from_str::<Value>(&text)
             .ok()
             .and_then(|v| {
@@ -51,7 +56,7 @@ impl Invocation {
                     .and_then(Value::as_str)
                     .map(str::to_owned)
             })
-            .unwrap_or_else(|| "Unhandled".to_owned());
+            .unwrap_or_else(|| default.to_owned());
         Invocation::Failed {
             error_type,
             payload: text,

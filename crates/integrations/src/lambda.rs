@@ -121,6 +121,22 @@ pub(crate) fn invoke_envelope(bytes: &[u8], status: u16, request_id: &str, date:
     })
 }
 
+/// `lambda:invoke`'s answer to an invocation: the Invoke envelope, or the function's error.
+pub(crate) fn invoke_result(
+    invocation: Invocation,
+    status: u16,
+    request_id: &str,
+    date: &str,
+) -> Result<Value, TaskError> {
+    match invocation {
+        Invocation::Returned(bytes) => Ok(invoke_envelope(&bytes, status, request_id, date)),
+        Invocation::Failed {
+            error_type,
+            payload,
+        } => Err(invoke_error(error_type, &payload)),
+    }
+}
+
 /// The `lambda:invoke` failure for a function error: the error type, and the error object as
 /// Step Functions re-serialises it.
 pub(crate) fn invoke_error(error_type: String, payload: &str) -> TaskError {

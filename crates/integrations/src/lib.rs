@@ -441,18 +441,7 @@ impl Inner {
                     &request.execution_arn,
                 )
                 .await?;
-            return match invocation {
-                Invocation::Returned(bytes) => Ok(lambda::invoke_envelope(
-                    &bytes,
-                    status,
-                    &caller.request_id,
-                    &date,
-                )),
-                Invocation::Failed {
-                    error_type,
-                    payload,
-                } => Err(lambda::invoke_error(error_type, &payload)),
-            };
+            return lambda::invoke_result(invocation, status, &caller.request_id, &date);
         };
         if asynchronous {
             let background = caller.clone();
@@ -461,18 +450,8 @@ impl Inner {
             });
             return Ok(lambda::invoke_envelope(b"", 202, &caller.request_id, &date));
         }
-        match function.invoke(payload, &caller).await {
-            Invocation::Returned(bytes) => Ok(lambda::invoke_envelope(
-                &bytes,
-                200,
-                &caller.request_id,
-                &date,
-            )),
-            Invocation::Failed {
-                error_type,
-                payload,
-            } => Err(lambda::invoke_error(error_type, &payload)),
-        }
+        let invocation = function.invoke(payload, &caller).await;
+        lambda::invoke_result(invocation, 200, &caller.request_id, &date)
     }
 
     async fn start_execution(&self, request: &TaskRequest) -> Result<Value, TaskError> {

@@ -416,17 +416,7 @@ impl Fast {
             run_statements(statements, bindings, &mut locals)?;
             node = last;
         }
-        let Node::Call {
-            function: Function::Merge,
-            arg,
-        } = node
-        else {
-            return None;
-        };
-        let Node::Array(elements) = &**arg else {
-            return None;
-        };
-        let (base, rest) = elements.split_first()?;
+        let (base, rest) = merge_elements(node)?.split_first()?;
         let Out::Value(base @ Value::Object(_)) = base.eval(bindings, &mut locals)? else {
             return None;
         };
@@ -461,6 +451,20 @@ impl Fast {
     }
 }
 
+/// The elements of `$merge([...])`, when `node` is that call on an array constructor.
+fn merge_elements(node: &Node) -> Option<&[Node]> {
+    match node {
+        Node::Call {
+            function: Function::Merge,
+            arg,
+        } => match &**arg {
+            Node::Array(elements) => Some(elements),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The base of `$merge([$v.k..., ...])`, peeling the blocks around it; none when a block binds
 /// the base's variable (the base would then be a local value, not a binding).
 fn merge_base(root: &Node, bound: &[String]) -> Option<(String, Vec<String>)> {
@@ -468,17 +472,7 @@ fn merge_base(root: &Node, bound: &[String]) -> Option<(String, Vec<String>)> {
     while let Node::Block { last, .. } = node {
         node = last;
     }
-    let Node::Call {
-        function: Function::Merge,
-        arg,
-    } = node
-    else {
-        return None;
-    };
-    let Node::Array(elements) = &**arg else {
-        return None;
-    };
-    let Some(Node::Path(path)) = elements.first() else {
+    let Some(Node::Path(path)) = merge_elements(node)?.first() else {
         return None;
     };
     if path.index.is_some()
